@@ -1,0 +1,3 @@
+#include "pf-error.h"
+
+G_DEFINE_QUARK (pflow-error-quark, pf_error)
