@@ -1,1 +1,59 @@
-int main (void) { return 0; }
+/* pflow-cli.c — entry point of the `pflow` command line: dispatches to one file per command. */
+#include "pflow-cli.h"
+#include <glib/gi18n.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+  const char *name;
+  int (*run) (int argc, char **argv);
+  const char *summary;
+} PflowCommand;
+
+static const PflowCommand commands[] = {
+  { "simulate", pflow_cmd_simulate, N_("Simulate events into an HDF5 dataset") },
+  { "info", pflow_cmd_info, N_("Show a dataset's parameters and per-channel summary") },
+  { "import-tiff", pflow_cmd_import_tiff, N_("Import a folder of published TIFF images") },
+  { "bench", pflow_cmd_bench, N_("Benchmarks: 'bench sim', 'bench train'") },
+};
+
+static void
+usage (FILE *out)
+{
+  fprintf (out, "%s\n\n", _("Usage: pflow COMMAND [OPTIONS]  — deep-learning energy reconstruction workbench"));
+  fprintf (out, "%s\n", _("Commands:"));
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-12s %s\n", commands[i].name, _(commands[i].summary));
+  fprintf (out, "\n%s\n", _("Run 'pflow COMMAND --help' for the options of a command."));
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  if (argc < 2)
+    {
+      usage (stderr);
+      return 2;
+    }
+  if (!strcmp (argv[1], "--help") || !strcmp (argv[1], "-h") || !strcmp (argv[1], "help"))
+    {
+      usage (stdout);
+      return 0;
+    }
+  if (!strcmp (argv[1], "--version") || !strcmp (argv[1], "version"))
+    {
+      printf ("pflow %s\n", PF_VERSION);
+      return 0;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (!strcmp (argv[1], commands[i].name))
+      {
+        pflow_install_signal_handlers ();
+        return commands[i].run (argc - 1, argv + 1);
+      }
+  fprintf (stderr, _("pflow: unknown command '%s'\n\n"), argv[1]);
+  usage (stderr);
+  return 2;
+}

@@ -214,3 +214,54 @@ pf_test_rm_dir (const char *dir)
     }
   g_rmdir (dir);
 }
+
+/* Writing bundles from C (inputs for a reference script). */
+typedef struct {
+  FILE *f;
+  char *path;
+} PfRefWriter;
+
+static inline PfRefWriter *
+pf_ref_writer_new (const char *path)
+{
+  PfRefWriter *w = g_new0 (PfRefWriter, 1);
+  w->path = g_strdup (path);
+  w->f = fopen (path, "wb");
+  if (!w->f)
+    g_error ("cannot write %s", path);
+  fwrite ("PFREF1\0\0", 1, 8, w->f);
+  return w;
+}
+
+static inline void
+pf_ref_writer_add (PfRefWriter *w, const char *name, int ndim, const int *dims, const float *data)
+{
+  guint32 ln = strlen (name), nd = ndim;
+  size_t count = 1;
+  fwrite (&ln, 4, 1, w->f);
+  fwrite (name, 1, ln, w->f);
+  fwrite (&nd, 4, 1, w->f);
+  for (int i = 0; i < ndim; i++)
+    {
+      guint32 d = dims[i];
+      fwrite (&d, 4, 1, w->f);
+      count *= dims[i];
+    }
+  fwrite (data, sizeof (float), count, w->f);
+}
+
+static inline void
+pf_ref_writer_scalar (PfRefWriter *w, const char *name, float v)
+{
+  int one = 1;
+  pf_ref_writer_add (w, name, 1, &one, &v);
+}
+
+static inline void
+pf_ref_writer_close (PfRefWriter *w)
+{
+  if (fclose (w->f) != 0)
+    g_error ("cannot write %s", w->path);
+  g_free (w->path);
+  g_free (w);
+}

@@ -1,0 +1,209 @@
+/* pflow-cmd-bench.c — `pflow bench sim`: simulator throughput against the numpy reference.
+ *
+ * Figures are events per second, the median of --repeat runs; the numpy implementation of the
+ * same specification (tests/ref/sim_numpy.py) runs in the same command, so the printed ratio
+ * compares both on the same machine at the same moment. */
+#include "pflow-cli.h"
+#include "pf-error.h"
+#include "pf-sim.h"
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+static double
+median (double *v, int n)
+{
+  qsort (v, n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Where tests/ref lives: $PFLOW_SOURCE_DIR, else the source tree this binary was built from. */
+static char *
+source_path (const char *rel)
+{
+  const char *src = g_getenv ("PFLOW_SOURCE_DIR");
+  return g_build_filename (src ? src : PF_SOURCE_DIR, rel, NULL);
+}
+
+/* Runs the numpy reference; returns events/s or a negative value (with *why) when unavailable. */
+static double
+numpy_events_per_s (gint64 n_events, const PfSimParams *p, char **why)
+{
+  const char *py = "/usr/bin/python3";
+  char *script = source_path ("tests/ref/sim_numpy.py");
+  double result = -1;
+  if (!g_file_test (py, G_FILE_TEST_IS_EXECUTABLE) || !g_file_test (script, G_FILE_TEST_EXISTS))
+    {
+      *why = g_strdup_printf ("needs %s and %s", py, script);
+      g_free (script);
+      return -1;
+    }
+  char *n = g_strdup_printf ("%" G_GINT64_FORMAT, n_events);
+  char *b = g_strdup_printf ("%g", p->bfield);
+  const char *argv[] = { py, script, "--events", n, "--bfield", b, "--bench", NULL };
+  char *out = NULL, *err = NULL;
+  int status = 0;
+  GError *error = NULL;
+  if (!g_spawn_sync (NULL, (char **) argv, NULL, 0, NULL, NULL, &out, &err, &status, &error))
+    {
+      *why = g_strdup (error->message);
+      g_error_free (error);
+    }
+  else if (!g_spawn_check_wait_status (status, NULL))
+    *why = g_strdup_printf ("numpy reference failed: %s", err && *err ? err : "(no message)");
+  else
+    {
+      const char *line = out ? strstr (out, "numpy_events_per_s") : NULL;
+      if (line && sscanf (line, "numpy_events_per_s %lf", &result) == 1 && result > 0)
+        ;
+      else
+        {
+          *why = g_strdup ("numpy reference printed no 'numpy_events_per_s' line");
+          result = -1;
+        }
+    }
+  g_free (out);
+  g_free (err);
+  g_free (n);
+  g_free (b);
+  g_free (script);
+  return result;
+}
+
+static double
+time_sim (const PfSimParams *p, gint64 n_events, int threads, int repeat, float *buf)
+{
+  double rates[64];
+  repeat = CLAMP (repeat, 1, 64);
+  for (int r = 0; r < repeat; r++)
+    {
+      gint64 t0 = g_get_monotonic_time ();
+      pf_sim_run (p, 0, n_events, buf, threads);
+      rates[r] = n_events / ((g_get_monotonic_time () - t0) / 1e6);
+    }
+  return median (rates, repeat);
+}
+
+static int
+bench_sim (int argc, char **argv)
+{
+  gint64 n_events = 2000;
+  gint repeat = 5, threads = 0, compression = 1;
+  gboolean json = FALSE, no_numpy = FALSE;
+  GOptionEntry entries[] = {
+    { "events", 'n', 0, G_OPTION_ARG_INT64, &n_events, N_("Events per run (default 2000)"), "N" },
+    { "repeat", 'r', 0, G_OPTION_ARG_INT, &repeat, N_("Runs per figure; the median is reported (default 5)"), "R" },
+    { "threads", 'j', 0, G_OPTION_ARG_INT, &threads, N_("Threads (default: all cores)"), "T" },
+    { "compression", 0, 0, G_OPTION_ARG_INT, &compression, N_("Deflate level for the write (default 1)"), "L" },
+    { "no-numpy", 0, 0, G_OPTION_ARG_NONE, &no_numpy, N_("Skip the numpy reference"), NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print a JSON object as the last line"), NULL },
+    { NULL }
+  };
+  GOptionContext *ctx = g_option_context_new (_("- simulator throughput (events/s) against numpy"));
+  g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
+  gboolean parsed = pflow_parse_options (ctx, &argc, &argv, "bench sim");
+  g_option_context_free (ctx);
+  if (!parsed)
+    return 2;
+  if (n_events <= 0 || repeat <= 0 || compression < 0 || compression > 9)
+    {
+      fprintf (stderr, "pflow bench sim: --events and --repeat must be positive, --compression 0..9\n");
+      return 2;
+    }
+
+  PfSimParams p;
+  pf_sim_params_init_default (&p);
+  int ncores = (int) g_get_num_processors ();
+  int nthreads = threads > 0 ? threads : ncores;
+  gsize plane = (gsize) p.image_size * p.image_size;
+  float *buf = g_try_malloc ((gsize) n_events * PF_N_CHANNELS * plane * sizeof (float));
+  if (!buf)
+    {
+      fprintf (stderr, "pflow bench sim: out of memory for %" G_GINT64_FORMAT " events\n", n_events);
+      return 1;
+    }
+  pf_sim_run (&p, 0, MIN (n_events, 64), buf, nthreads); /* warm-up: pages, thread pool */
+  double sim1 = time_sim (&p, n_events, 1, repeat, buf);
+  double simn = time_sim (&p, n_events, nthreads, repeat, buf);
+  g_free (buf);
+
+  /* The whole `pflow simulate` pipeline, file included, into a temporary folder. */
+  GError *error = NULL;
+  char *dir = g_dir_make_tmp ("pflow-bench-XXXXXX", &error);
+  if (!dir)
+    return pflow_fail ("bench sim", error);
+  char *path = g_build_filename (dir, "bench.h5", NULL);
+  double rates[64];
+  int reps = CLAMP (repeat, 1, 64);
+  double file_mb = 0;
+  for (int r = 0; r < reps; r++)
+    {
+      gint64 t0 = g_get_monotonic_time ();
+      if (!pflow_simulate_to_file (&p, n_events, path, nthreads, compression, TRUE, &error))
+        {
+          g_rmdir (dir);
+          return pflow_fail ("bench sim", error);
+        }
+      rates[r] = n_events / ((g_get_monotonic_time () - t0) / 1e6);
+      GStatBuf st;
+      if (g_stat (path, &st) == 0)
+        file_mb = st.st_size / 1e6;
+      g_unlink (path);
+    }
+  double with_write = median (rates, reps);
+  g_rmdir (dir);
+  g_free (dir);
+  g_free (path);
+
+  char *why = NULL;
+  double numpy = no_numpy ? -1 : numpy_events_per_s (n_events, &p, &why);
+
+  printf ("simulator, %" G_GINT64_FORMAT " events, median of %d runs\n", n_events, repeat);
+  printf ("  pflow sim, 1 thread          %12.0f events/s\n", sim1);
+  printf ("  pflow sim, %d threads         %12.0f events/s\n", nthreads, simn);
+  printf ("  pflow sim + HDF5 write       %12.0f events/s  (deflate %d, %.1f MB file)\n", with_write,
+          compression, file_mb);
+  if (numpy > 0)
+    {
+      printf ("  numpy reference (in memory)  %12.0f events/s\n", numpy);
+      printf ("  ratio sim/numpy %.1fx, sim+write/numpy %.1fx\n", simn / numpy, with_write / numpy);
+    }
+  else if (!no_numpy)
+    printf ("  numpy reference not run: %s\n", why);
+  if (json)
+    printf ("{\"events\": %" G_GINT64_FORMAT ", \"threads\": %d, \"sim_1thread_events_per_s\": %.1f, "
+            "\"sim_events_per_s\": %.1f, \"sim_write_events_per_s\": %.1f, \"numpy_events_per_s\": %s%.1f, "
+            "\"ratio_sim_write_vs_numpy\": %.2f}\n",
+            n_events, nthreads, sim1, simn, with_write, "", numpy > 0 ? numpy : 0.0,
+            numpy > 0 ? with_write / numpy : 0.0);
+  g_free (why);
+  return 0;
+}
+
+int
+pflow_cmd_bench (int argc, char **argv)
+{
+  if (argc < 2 || !strcmp (argv[1], "--help") || !strcmp (argv[1], "-h"))
+    {
+      fprintf (argc < 2 ? stderr : stdout,
+               "Usage: pflow bench sim|train [OPTIONS]\n"
+               "  sim    simulator events/s, alone and with the HDF5 write, against numpy\n"
+               "  train  training and inference samples/s against PyTorch\n");
+      return argc < 2 ? 2 : 0;
+    }
+  if (!strcmp (argv[1], "sim"))
+    return bench_sim (argc - 1, argv + 1);
+  if (!strcmp (argv[1], "train"))
+    return pflow_cmd_bench_train (argc - 1, argv + 1);
+  fprintf (stderr, "pflow bench: unknown benchmark '%s' (sim, train)\n", argv[1]);
+  return 2;
+}

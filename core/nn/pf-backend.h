@@ -1,0 +1,52 @@
+/* pf-backend.h — what the executor needs from a backend (as in ggml: a struct of function
+ * pointers with a `supports` hook). The executor binds every node to the first backend of its
+ * device that supports it, so the graph code never knows which library runs an op.
+ *
+ * Contract: forward overwrites the node's output; backward ACCUMULATES into the gradients of
+ * the node's inputs and parameters (the executor zeroes them once per step). A node with
+ * relu_after set must have ReLU applied to its output in forward, and its output gradient
+ * masked by (y > 0) before its own backward. */
+#pragma once
+#include "pf-graph.h"
+
+G_BEGIN_DECLS
+
+struct PfBackend {
+  const char *name;
+  PfDevice device;
+  bool (*supports) (const PfBackend *be, PfGraph *g, const PfNode *n);
+  /* Builds per-node state (plans, descriptors) once; may be NULL. */
+  gboolean (*prepare) (const PfBackend *be, PfGraph *g, PfNode *n, GError **error);
+  void (*forward) (const PfBackend *be, PfGraph *g, PfNode *n, bool training);
+  void (*backward) (const PfBackend *be, PfGraph *g, PfNode *n);
+  void (*release) (const PfBackend *be, PfNode *n); /* may be NULL */
+};
+
+/* Device memory used by the planner. */
+typedef struct {
+  void *(*alloc) (size_t bytes, GError **error);
+  void (*free) (void *p);
+  void (*zero) (void *p, size_t bytes);
+  void (*upload) (void *dst, const void *src, size_t bytes);   /* host -> device */
+  void (*download) (void *dst, const void *src, size_t bytes); /* device -> host */
+} PfMemory;
+
+extern const PfBackend pf_backend_cpu_ref;  /* plain loops: every op, the oracle */
+extern const PfBackend pf_backend_cpu_fast; /* oneDNN / OpenBLAS / OpenMP where it helps */
+extern const PfMemory pf_memory_cpu;
+
+/* The backends of a device, in order of preference; NULL-terminated. */
+const PfBackend *const *pf_backends_for (PfDevice device, bool reference_only);
+const PfMemory *pf_memory_for (PfDevice device);
+
+/* A GPU backend lives outside libpflow (kernels/) and registers itself at start-up. */
+void pf_backend_register (PfDevice device, const PfBackend *const *list, const PfMemory *mem);
+
+/* Helpers for backends. */
+static inline PfTensor *pf_node_in (PfGraph *g, const PfNode *n, int i) { return pf_graph_tensor (g, n->in[i]); }
+static inline PfTensor *pf_node_out (PfGraph *g, const PfNode *n) { return pf_graph_tensor (g, n->out); }
+static inline PfTensor *pf_node_t (PfGraph *g, int id) { return id >= 0 ? pf_graph_tensor (g, id) : NULL; }
+static inline float *pf_t_data (PfGraph *g, int id) { return id >= 0 ? pf_graph_tensor (g, id)->data : NULL; }
+static inline float *pf_t_grad (PfGraph *g, int id) { return id >= 0 ? pf_graph_tensor (g, id)->grad : NULL; }
+
+G_END_DECLS

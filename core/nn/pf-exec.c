@@ -1,0 +1,353 @@
+/* pf-exec.c — planning (fusion, memory, backend binding, initialisation) and the executor.
+ *
+ * Memory is planned once: activations, their gradients, parameters (one flat array so Adam is
+ * one call), their gradients and Adam moments, buffers and saved tensors each live in one arena.
+ * Nothing is allocated by forward or backward. */
+#include "pf-graph-private.h"
+#include "pf-error.h"
+#include "pf-rng.h"
+#include <math.h>
+#include <string.h>
+
+#define PF_ALIGN_FLOATS 16 /* 64-byte alignment of every tensor */
+
+static size_t
+round_up (size_t n)
+{
+  return (n + PF_ALIGN_FLOATS - 1) / PF_ALIGN_FLOATS * PF_ALIGN_FLOATS;
+}
+
+/* A ReLU right after a conv, BN or linear whose output nothing else reads is folded into it:
+ * the producer applies it in place, and the ReLU's tensor becomes a view of the producer's. */
+static void
+fuse_relus (PfGraph *g)
+{
+  int nt = (int) g->tensors->len;
+  int *consumers = g_new0 (int, nt);
+  int *producer = g_new (int, nt);
+  for (int i = 0; i < nt; i++)
+    producer[i] = -1;
+  for (guint i = 0; i < g->nodes->len; i++)
+    {
+      PfNode *n = _pf_n (g, i);
+      producer[n->out] = (int) i;
+      for (int k = 0; k < n->n_in; k++)
+        consumers[n->in[k]]++;
+    }
+  for (guint i = 0; i < g->nodes->len; i++)
+    {
+      PfNode *n = _pf_n (g, i);
+      if (n->op != PF_OP_RELU || n->skip)
+        continue;
+      int x = n->in[0];
+      int p = producer[x];
+      if (p < 0 || consumers[x] != 1 || x == g->output)
+        continue;
+      PfNode *pn = _pf_n (g, p);
+      if (pn->skip || pn->relu_after ||
+          !(pn->op == PF_OP_CONV2D || pn->op == PF_OP_BATCHNORM || pn->op == PF_OP_LINEAR))
+        continue;
+      pn->relu_after = true;
+      n->skip = true;
+      _pf_t (g, n->out)->alias_of = x;
+    }
+  g_free (consumers);
+  g_free (producer);
+}
+
+static float
+init_value (uint64_t seed, int tensor_id, size_t i, float bound)
+{
+  philox4x32_ctr_t r = pf_rng_block (seed, PF_RNG_STREAM_INIT, (uint32_t) tensor_id,
+                                     (uint32_t) (i / 4), (uint32_t) ((uint64_t) i >> 34));
+  float u = pf_rng_u01 (r.v[i % 4]);
+  return (2.0f * u - 1.0f) * bound;
+}
+
+/* PyTorch's default initialisation in distribution, reproducible from the seed. */
+static void
+init_tensor (PfGraph *g, int id, float *host)
+{
+  PfTensor *t = _pf_t (g, id);
+  switch (t->init_kind)
+    {
+    case PF_PARAM_INIT_KAIMING:
+    case PF_PARAM_INIT_BIAS:
+      {
+        float bound = t->init_fan_in > 0 ? 1.0f / sqrtf ((float) t->init_fan_in) : 0.0f;
+        for (size_t i = 0; i < t->numel; i++)
+          host[i] = init_value (g->opts.seed, id, i, bound);
+        break;
+      }
+    case PF_PARAM_INIT_ONES:
+      for (size_t i = 0; i < t->numel; i++)
+        host[i] = 1.0f;
+      break;
+    case PF_PARAM_INIT_ZEROS:
+      memset (host, 0, t->numel * sizeof (float));
+      break;
+    }
+}
+
+static void
+release_arenas (PfGraph *g)
+{
+  if (!g->mem)
+    return;
+  float **arenas[] = { &g->act_data, &g->act_grad, &g->param_data, &g->param_grad, &g->adam_m,
+                       &g->adam_v, &g->buf_data, &g->saved_data };
+  for (gsize i = 0; i < G_N_ELEMENTS (arenas); i++)
+    {
+      if (*arenas[i])
+        g->mem->free (*arenas[i]);
+      *arenas[i] = NULL;
+    }
+}
+
+static float *
+arena (PfGraph *g, size_t floats, GError **error)
+{
+  size_t bytes = MAX (floats, 1) * sizeof (float);
+  float *p = g->mem->alloc (bytes, error);
+  if (p)
+    g->mem->zero (p, bytes);
+  return p;
+}
+
+gboolean
+pf_graph_plan (PfGraph *g, const PfPlanOptions *opts, GError **error)
+{
+  g_return_val_if_fail (!g->planned, FALSE);
+  if (g->error)
+    {
+      g_propagate_error (error, g_error_copy (g->error));
+      return FALSE;
+    }
+  if (g->output < 0 || g->input < 0)
+    {
+      g_set_error (error, PF_ERROR, PF_ERROR_SHAPE, "%s: graph has no %s", g->model_name,
+                   g->input < 0 ? "input" : "output");
+      return FALSE;
+    }
+  g->opts = *opts;
+  g->mem = pf_memory_for (opts->device);
+  if (!g->mem)
+    {
+      g_set_error (error, PF_ERROR, PF_ERROR_UNSUPPORTED, "%s: this build has no %s backend",
+                   g->model_name, opts->device == PF_DEVICE_CUDA ? "CUDA" : "CPU");
+      return FALSE;
+    }
+  g->has_grads = opts->training;
+  g->training = opts->training;
+  fuse_relus (g);
+
+  /* Offsets of every tensor in its arena. */
+  size_t n_act = 0, n_param = 0, n_buf = 0, n_saved = 0;
+  size_t *offset = g_new0 (size_t, g->tensors->len);
+  for (guint i = 0; i < g->tensors->len; i++)
+    {
+      PfTensor *t = _pf_t (g, i);
+      if (t->alias_of >= 0)
+        continue;
+      size_t *n = NULL;
+      switch (t->kind)
+        {
+        case PF_TENSOR_ACTIVATION:
+        case PF_TENSOR_INPUT:
+          n = &n_act;
+          break;
+        case PF_TENSOR_PARAM:
+          n = &n_param;
+          break;
+        case PF_TENSOR_BUFFER:
+          n = &n_buf;
+          break;
+        case PF_TENSOR_SAVED:
+          n = &n_saved;
+          break;
+        }
+      offset[i] = *n;
+      *n += round_up (t->numel);
+    }
+  g->act_floats = n_act;
+  g->param_floats = n_param;
+  g->buf_floats = n_buf;
+  g->saved_floats = n_saved;
+  gboolean ok = (g->act_data = arena (g, n_act, error)) && (g->param_data = arena (g, n_param, error)) &&
+                (g->buf_data = arena (g, n_buf, error)) && (g->saved_data = arena (g, n_saved, error));
+  if (ok && g->has_grads)
+    ok = (g->act_grad = arena (g, n_act, error)) && (g->param_grad = arena (g, n_param, error)) &&
+         (g->adam_m = arena (g, n_param, error)) && (g->adam_v = arena (g, n_param, error));
+  if (!ok)
+    {
+      g_free (offset);
+      release_arenas (g);
+      g_prefix_error (error, "%s: ", g->model_name);
+      return FALSE;
+    }
+
+  for (guint i = 0; i < g->tensors->len; i++)
+    {
+      PfTensor *t = _pf_t (g, i);
+      if (t->alias_of >= 0)
+        continue;
+      switch (t->kind)
+        {
+        case PF_TENSOR_ACTIVATION:
+        case PF_TENSOR_INPUT:
+          t->data = g->act_data + offset[i];
+          t->grad = g->has_grads && t->kind == PF_TENSOR_ACTIVATION ? g->act_grad + offset[i] : NULL;
+          break;
+        case PF_TENSOR_PARAM:
+          t->data = g->param_data + offset[i];
+          t->grad = g->has_grads ? g->param_grad + offset[i] : NULL;
+          break;
+        case PF_TENSOR_BUFFER:
+          t->data = g->buf_data + offset[i];
+          break;
+        case PF_TENSOR_SAVED:
+          t->data = g->saved_data + offset[i];
+          break;
+        }
+    }
+  /* Views share their source's storage (aliases always point backwards in build order). */
+  for (guint i = 0; i < g->tensors->len; i++)
+    {
+      PfTensor *t = _pf_t (g, i);
+      if (t->alias_of >= 0)
+        {
+          PfTensor *src = _pf_t (g, t->alias_of);
+          t->data = src->data;
+          t->grad = src->grad;
+        }
+    }
+  g_free (offset);
+
+  /* Parameters and buffers start as PyTorch's defaults, drawn on the host. */
+  for (guint i = 0; i < g->tensors->len; i++)
+    {
+      PfTensor *t = _pf_t (g, i);
+      if (t->kind != PF_TENSOR_PARAM && t->kind != PF_TENSOR_BUFFER)
+        continue;
+      float *host = g_new (float, MAX (t->numel, 1));
+      init_tensor (g, i, host);
+      g->mem->upload (t->data, host, t->numel * sizeof (float));
+      g_free (host);
+    }
+
+  /* Bind every node to the first backend that takes it. */
+  const PfBackend *const *list = pf_backends_for (opts->device, opts->reference_only);
+  for (guint i = 0; i < g->nodes->len; i++)
+    {
+      PfNode *n = _pf_n (g, i);
+      if (n->skip)
+        continue;
+      for (int k = 0; list && list[k]; k++)
+        if (list[k]->supports (list[k], g, n))
+          {
+            n->backend = list[k];
+            break;
+          }
+      if (!n->backend)
+        {
+          g_set_error (error, PF_ERROR, PF_ERROR_UNSUPPORTED, "%s: layer '%s': no %s backend runs %s",
+                       g->model_name, n->name, opts->device == PF_DEVICE_CUDA ? "CUDA" : "CPU",
+                       pf_op_name (n->op));
+          return FALSE;
+        }
+      if (n->backend->prepare && !n->backend->prepare (n->backend, g, n, error))
+        {
+          g_prefix_error (error, "%s: layer '%s': ", g->model_name, n->name);
+          return FALSE;
+        }
+    }
+  g->planned = true;
+  return TRUE;
+}
+
+void
+pf_graph_set_training (PfGraph *g, bool training)
+{
+  g->training = training && g->has_grads;
+}
+
+void
+pf_graph_forward (PfGraph *g)
+{
+  g_return_if_fail (g->planned);
+  if (g->training)
+    g->dropout_step++;
+  for (guint i = 0; i < g->nodes->len; i++)
+    {
+      PfNode *n = _pf_n (g, i);
+      if (!n->skip)
+        n->backend->forward (n->backend, g, n, g->training);
+    }
+}
+
+void
+pf_graph_zero_grad (PfGraph *g)
+{
+  if (!g->has_grads)
+    return;
+  g->mem->zero (g->param_grad, MAX (g->param_floats, 1) * sizeof (float));
+  g->mem->zero (g->act_grad, MAX (g->act_floats, 1) * sizeof (float));
+}
+
+/* The output's gradient must hold dL/dy (the loss writes it). Parameter gradients are
+ * overwritten with this step's; activation gradients are left zeroed for the next step. */
+void
+pf_graph_backward (PfGraph *g)
+{
+  g_return_if_fail (g->planned && g->has_grads);
+  g->mem->zero (g->param_grad, MAX (g->param_floats, 1) * sizeof (float));
+  for (int i = (int) g->nodes->len - 1; i >= 0; i--)
+    {
+      PfNode *n = _pf_n (g, i);
+      if (!n->skip)
+        n->backend->backward (n->backend, g, n);
+    }
+  g->mem->zero (g->act_grad, MAX (g->act_floats, 1) * sizeof (float));
+}
+
+uint64_t
+_pf_graph_dropout_step (const PfGraph *g)
+{
+  return g->dropout_step;
+}
+
+float *pf_graph_param_data (PfGraph *g) { return g->param_data; }
+float *pf_graph_param_grad (PfGraph *g) { return g->param_grad; }
+float *pf_graph_adam_m (PfGraph *g) { return g->adam_m; }
+float *pf_graph_adam_v (PfGraph *g) { return g->adam_v; }
+
+size_t
+pf_graph_arena_bytes (const PfGraph *g)
+{
+  size_t f = g->act_floats + g->param_floats + g->buf_floats + g->saved_floats;
+  if (g->has_grads)
+    f += g->act_floats + 3 * g->param_floats;
+  return f * sizeof (float);
+}
+
+void
+pf_graph_free (PfGraph *g)
+{
+  if (!g)
+    return;
+  for (guint i = 0; i < g->nodes->len; i++)
+    {
+      PfNode *n = _pf_n (g, i);
+      if (n->backend && n->backend->release)
+        n->backend->release (n->backend, n);
+      g_free (n->name);
+    }
+  for (guint i = 0; i < g->tensors->len; i++)
+    g_free (_pf_t (g, i)->name);
+  release_arenas (g);
+  g_array_unref (g->tensors);
+  g_array_unref (g->nodes);
+  g_clear_error (&g->error);
+  g_free (g->model_name);
+  g_free (g);
+}

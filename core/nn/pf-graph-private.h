@@ -1,0 +1,42 @@
+/* pf-graph-private.h — the graph's storage, shared by the builder (pf-graph.c) and the
+ * planner/executor (pf-exec.c). Not for use outside core/nn. */
+#pragma once
+#include "pf-graph.h"
+#include "pf-backend.h"
+
+struct PfGraph {
+  char *model_name;
+  GArray *tensors; /* PfTensor */
+  GArray *nodes;   /* PfNode */
+  int input;
+  int output;
+  GError *error;   /* first building error */
+  bool planned;
+  bool training;   /* current mode */
+  bool has_grads;  /* planned for training */
+  PfPlanOptions opts;
+  const PfMemory *mem;
+  /* arenas */
+  float *act_data, *act_grad;
+  float *param_data, *param_grad, *adam_m, *adam_v;
+  float *buf_data;
+  float *saved_data;
+  size_t act_floats, param_floats, buf_floats, saved_floats;
+  uint64_t dropout_step;
+};
+
+static inline PfTensor *
+_pf_t (PfGraph *g, int id)
+{
+  return &g_array_index (g->tensors, PfTensor, id);
+}
+
+static inline PfNode *
+_pf_n (PfGraph *g, int i)
+{
+  return &g_array_index (g->nodes, PfNode, i);
+}
+
+/* Human-readable shape, e.g. "[200, 4, 56, 56]" (static buffer per call site: use at once). */
+char *_pf_shape_str (const PfTensor *t);
+uint64_t _pf_graph_dropout_step (const PfGraph *g);

@@ -1,0 +1,29 @@
+/* pf-model.h — the model zoo: builders that lay a model out as a static graph for a batch size.
+ *
+ * Parameter and buffer names follow the PyTorch state_dict of the reference modules in
+ * tests/ref/torch_models.py (e.g. "encoder.0.weight", "encoder.1.running_mean"), so a checkpoint
+ * loads into PyTorch with h5py and a few lines. Input [B, 4, 56, 56] (emcal, hcal, trk_n, trk_p),
+ * output [B, 1, 56, 56]. */
+#pragma once
+#include "pf-graph.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  const char *name;        /* command-line name: "cnn", "se", "rowatt", "3d", "se3d" */
+  const char *description;
+  int min_scale, max_scale; /* 0, 0 for models without scales */
+  int paper_batch[6];       /* the paper's batch size per scale (index = scale) */
+} PfModelInfo;
+
+/* All models, NULL-terminated. */
+const PfModelInfo *const *pf_model_list (void);
+const PfModelInfo *pf_model_find (const char *name);
+
+/* Builds the graph for `batch` images of size x size; an unknown name or scale is an error
+ * that lists the known ones. */
+PfGraph *pf_model_build (const char *name, int scale, int batch, int size, GError **error);
+/* Trainable parameters of a model (builds it for batch 1 without planning). */
+gboolean pf_model_param_count (const char *name, int scale, size_t *out, GError **error);
+
+G_END_DECLS

@@ -1,0 +1,81 @@
+/* pf-cuda-blas.cu — Linear layers through cuBLAS SGEMM.
+ *
+ * cuBLAS is column-major; a row-major [r, c] matrix is the column-major [c, r] matrix, its
+ * transpose. So y = x W^T (row-major) is y^T = W x^T (column-major), and so on below. The
+ * context's math mode decides TF32 (off by default). */
+#include "pf-cuda-private.h"
+
+/* y[i, j] += b[j] over an [m, out] row-major matrix */
+__global__ static void
+add_bias_rows_kernel (size_t total, int out, const float *b, float *y)
+{
+  for (size_t i = blockIdx.x * (size_t) blockDim.x + threadIdx.x; i < total;
+       i += (size_t) gridDim.x * blockDim.x)
+    y[i] += b[i % out];
+}
+
+/* db[j] += sum over the m rows of dy[:, j]; one block per column, fixed summation order */
+__global__ static void
+column_sum_kernel (int m, int out, const float *dy, float *db)
+{
+  __shared__ double sh[PF_CUDA_BLOCK];
+  int j = blockIdx.x;
+  double s = 0;
+  for (int i = threadIdx.x; i < m; i += PF_CUDA_BLOCK)
+    s += dy[(size_t) i * out + j];
+  s = _pf_block_sum (s, sh);
+  if (threadIdx.x == 0)
+    db[j] += (float) s;
+}
+
+static gboolean
+check_dims (int m, int in, int out, GError **error)
+{
+  if (m <= 0 || in <= 0 || out <= 0)
+    return _pf_cuda_invalid (error, "invalid linear shape: m %d, in %d, out %d", m, in, out);
+  return TRUE;
+}
+
+gboolean
+pf_cuda_linear_forward (PfCudaContext *ctx, int m, int in, int out, const float *x,
+                        const float *w, const float *b, float *y, GError **error)
+{
+  if (!check_dims (m, in, out, error))
+    return FALSE;
+  const float one = 1.0f, zero = 0.0f;
+  /* y^T [out, m] = W [out, in] . x^T [in, m]; W row-major is W^T column-major (ld in) */
+  PF_CUBLAS_TRY (cublasSgemm (ctx->cublas, CUBLAS_OP_T, CUBLAS_OP_N, out, m, in, &one, w, in,
+                              x, in, &zero, y, out));
+  if (b)
+    {
+      size_t total = (size_t) m * out;
+      add_bias_rows_kernel<<<_pf_cuda_grid (ctx, total), PF_CUDA_BLOCK, 0, ctx->stream>>>
+        (total, out, b, y);
+      PF_CUDA_LAUNCHED ("add_bias_rows_kernel");
+    }
+  return TRUE;
+}
+
+gboolean
+pf_cuda_linear_backward (PfCudaContext *ctx, int m, int in, int out, const float *x,
+                         const float *w, const float *dy, float *dx, float *dw, float *db,
+                         GError **error)
+{
+  if (!check_dims (m, in, out, error))
+    return FALSE;
+  const float one = 1.0f;
+  /* dx [m, in] += dy [m, out] W [out, in]:  dx^T [in, m] += W^T [in, out] . dy^T [out, m] */
+  if (dx)
+    PF_CUBLAS_TRY (cublasSgemm (ctx->cublas, CUBLAS_OP_N, CUBLAS_OP_N, in, m, out, &one, w, in,
+                                dy, out, &one, dx, in));
+  /* dw [out, in] += dy^T [out, m] x [m, in]:  dw^T [in, out] += x^T [in, m] . dy [m, out] */
+  if (dw)
+    PF_CUBLAS_TRY (cublasSgemm (ctx->cublas, CUBLAS_OP_N, CUBLAS_OP_T, in, out, m, &one, x, in,
+                                dy, out, &one, dw, in));
+  if (db)
+    {
+      column_sum_kernel<<<out, PF_CUDA_BLOCK, 0, ctx->stream>>> (m, out, dy, db);
+      PF_CUDA_LAUNCHED ("column_sum_kernel");
+    }
+  return TRUE;
+}

@@ -1,0 +1,222 @@
+/* pf-cuda-conv.cu — 2D convolution through cuDNN's legacy convolution API.
+ *
+ * A plan is built once per shape: descriptors, one algorithm per pass chosen by cuDNN's
+ * heuristics (cudnnGet*Algorithm_v7: no trial runs, so no memory is touched at plan time) and a
+ * workspace sized for the largest of the three. Backward passes accumulate through beta = 1.
+ * The legacy API is marked deprecated in cuDNN 9 but is still shipped and is what PyTorch calls;
+ * moving to the graph API is a later step. */
+#include "pf-cuda-private.h"
+
+/* Algorithms that need more workspace than this are passed over. */
+#define PF_CUDA_CONV_WORKSPACE_CAP ((size_t) 1 << 30)
+
+struct _PfCudaConv2dPlan {
+  PfCudaContext *ctx;
+  PfConv2dDesc d;
+  int oh, ow;
+  cudnnTensorDescriptor_t x_desc, y_desc, b_desc;
+  cudnnFilterDescriptor_t w_desc;
+  cudnnConvolutionDescriptor_t conv_desc;
+  cudnnConvolutionFwdAlgo_t fwd_algo;
+  cudnnConvolutionBwdDataAlgo_t bwd_data_algo;
+  cudnnConvolutionBwdFilterAlgo_t bwd_filter_algo;
+  void *workspace;
+  size_t workspace_bytes;
+};
+
+/* An algorithm result is usable when it ran, fits the cap and does not bring TF32 tensor
+ * cores in behind our back. */
+static gboolean
+algo_ok (cudnnStatus_t status, size_t memory, cudnnMathType_t math, gboolean tf32)
+{
+  if (status != CUDNN_STATUS_SUCCESS || memory > PF_CUDA_CONV_WORKSPACE_CAP)
+    return FALSE;
+  if (!tf32 && (math == CUDNN_TENSOR_OP_MATH || math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION))
+    return FALSE;
+  return TRUE;
+}
+
+static gboolean
+plan_choose (PfCudaConv2dPlan *p, GError **error)
+{
+  PfCudaContext *ctx = p->ctx;
+  int got = 0;
+  size_t ws = 0, need = 0;
+  gboolean found;
+
+  cudnnConvolutionFwdAlgoPerf_t fwd[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+  PF_CUDNN_TRY (cudnnGetConvolutionForwardAlgorithm_v7 (ctx->cudnn, p->x_desc, p->w_desc,
+                p->conv_desc, p->y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, fwd));
+  found = FALSE;
+  for (int i = 0; i < got && !found; i++)
+    if (algo_ok (fwd[i].status, fwd[i].memory, fwd[i].mathType, ctx->tf32))
+      {
+        p->fwd_algo = fwd[i].algo;
+        found = TRUE;
+      }
+  if (!found)
+    return _pf_cuda_invalid (error, "cuDNN offers no forward convolution algorithm for this "
+                             "shape (%d results)", got);
+  PF_CUDNN_TRY (cudnnGetConvolutionForwardWorkspaceSize (ctx->cudnn, p->x_desc, p->w_desc,
+                p->conv_desc, p->y_desc, p->fwd_algo, &need));
+  ws = MAX (ws, need);
+
+  cudnnConvolutionBwdDataAlgoPerf_t bd[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+  PF_CUDNN_TRY (cudnnGetConvolutionBackwardDataAlgorithm_v7 (ctx->cudnn, p->w_desc, p->y_desc,
+                p->conv_desc, p->x_desc, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, bd));
+  found = FALSE;
+  for (int i = 0; i < got && !found; i++)
+    if (algo_ok (bd[i].status, bd[i].memory, bd[i].mathType, ctx->tf32))
+      {
+        p->bwd_data_algo = bd[i].algo;
+        found = TRUE;
+      }
+  if (!found)
+    return _pf_cuda_invalid (error, "cuDNN offers no backward-data convolution algorithm for "
+                             "this shape (%d results)", got);
+  PF_CUDNN_TRY (cudnnGetConvolutionBackwardDataWorkspaceSize (ctx->cudnn, p->w_desc, p->y_desc,
+                p->conv_desc, p->x_desc, p->bwd_data_algo, &need));
+  ws = MAX (ws, need);
+
+  cudnnConvolutionBwdFilterAlgoPerf_t bf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+  PF_CUDNN_TRY (cudnnGetConvolutionBackwardFilterAlgorithm_v7 (ctx->cudnn, p->x_desc, p->y_desc,
+                p->conv_desc, p->w_desc, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got, bf));
+  found = FALSE;
+  for (int i = 0; i < got && !found; i++)
+    if (algo_ok (bf[i].status, bf[i].memory, bf[i].mathType, ctx->tf32))
+      {
+        p->bwd_filter_algo = bf[i].algo;
+        found = TRUE;
+      }
+  if (!found)
+    return _pf_cuda_invalid (error, "cuDNN offers no backward-filter convolution algorithm for "
+                             "this shape (%d results)", got);
+  PF_CUDNN_TRY (cudnnGetConvolutionBackwardFilterWorkspaceSize (ctx->cudnn, p->x_desc, p->y_desc,
+                p->conv_desc, p->w_desc, p->bwd_filter_algo, &need));
+  ws = MAX (ws, need);
+
+  p->workspace_bytes = ws;
+  if (ws > 0)
+    PF_CUDA_TRY (cudaMalloc (&p->workspace, ws));
+  return TRUE;
+}
+
+static gboolean
+plan_init (PfCudaConv2dPlan *p, GError **error)
+{
+  const PfConv2dDesc *d = &p->d;
+  PF_CUDNN_TRY (cudnnCreateTensorDescriptor (&p->x_desc));
+  PF_CUDNN_TRY (cudnnCreateTensorDescriptor (&p->y_desc));
+  PF_CUDNN_TRY (cudnnCreateTensorDescriptor (&p->b_desc));
+  PF_CUDNN_TRY (cudnnCreateFilterDescriptor (&p->w_desc));
+  PF_CUDNN_TRY (cudnnCreateConvolutionDescriptor (&p->conv_desc));
+  PF_CUDNN_TRY (cudnnSetTensor4dDescriptor (p->x_desc, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT,
+                                            d->n, d->c_in, d->h, d->w));
+  PF_CUDNN_TRY (cudnnSetFilter4dDescriptor (p->w_desc, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW,
+                                            d->c_out, d->c_in, d->kh, d->kw));
+  /* cross-correlation, as PyTorch's Conv2d and pf_conv2d_forward_ref */
+  PF_CUDNN_TRY (cudnnSetConvolution2dDescriptor (p->conv_desc, d->ph, d->pw, d->sh, d->sw, 1, 1,
+                                                 CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+  PF_CUDNN_TRY (cudnnSetConvolutionMathType (p->conv_desc,
+                                             p->ctx->tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
+  int n, c, h, w;
+  PF_CUDNN_TRY (cudnnGetConvolution2dForwardOutputDim (p->conv_desc, p->x_desc, p->w_desc,
+                                                       &n, &c, &h, &w));
+  if (n != d->n || c != d->c_out || h != p->oh || w != p->ow)
+    return _pf_cuda_invalid (error, "cuDNN output shape [%d,%d,%d,%d] differs from the expected "
+                             "[%d,%d,%d,%d]", n, c, h, w, d->n, d->c_out, p->oh, p->ow);
+  PF_CUDNN_TRY (cudnnSetTensor4dDescriptor (p->y_desc, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT,
+                                            d->n, d->c_out, p->oh, p->ow));
+  PF_CUDNN_TRY (cudnnSetTensor4dDescriptor (p->b_desc, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT,
+                                            1, d->c_out, 1, 1));
+  return plan_choose (p, error);
+}
+
+PfCudaConv2dPlan *
+pf_cuda_conv2d_plan_new (PfCudaContext *ctx, const PfConv2dDesc *d, GError **error)
+{
+  if (d->n <= 0 || d->c_in <= 0 || d->h <= 0 || d->w <= 0 || d->c_out <= 0 || d->kh <= 0
+      || d->kw <= 0 || d->sh <= 0 || d->sw <= 0 || d->ph < 0 || d->pw < 0
+      || pf_conv2d_out_h (d) <= 0 || pf_conv2d_out_w (d) <= 0)
+    {
+      _pf_cuda_invalid (error, "invalid conv2d shape: x [%d,%d,%d,%d], w [%d,%d,%d,%d], "
+                        "stride %dx%d, padding %dx%d", d->n, d->c_in, d->h, d->w, d->c_out,
+                        d->c_in, d->kh, d->kw, d->sh, d->sw, d->ph, d->pw);
+      return NULL;
+    }
+  PfCudaConv2dPlan *p = g_new0 (PfCudaConv2dPlan, 1);
+  p->ctx = ctx;
+  p->d = *d;
+  p->oh = pf_conv2d_out_h (d);
+  p->ow = pf_conv2d_out_w (d);
+  if (!plan_init (p, error))
+    {
+      pf_cuda_conv2d_plan_free (p);
+      return NULL;
+    }
+  return p;
+}
+
+void
+pf_cuda_conv2d_plan_free (PfCudaConv2dPlan *p)
+{
+  if (!p)
+    return;
+  if (p->workspace)
+    {
+      /* a queued pass may still use the workspace */
+      cudaStreamSynchronize (p->ctx->stream);
+      cudaFree (p->workspace);
+    }
+  if (p->conv_desc)
+    cudnnDestroyConvolutionDescriptor (p->conv_desc);
+  if (p->w_desc)
+    cudnnDestroyFilterDescriptor (p->w_desc);
+  if (p->b_desc)
+    cudnnDestroyTensorDescriptor (p->b_desc);
+  if (p->y_desc)
+    cudnnDestroyTensorDescriptor (p->y_desc);
+  if (p->x_desc)
+    cudnnDestroyTensorDescriptor (p->x_desc);
+  g_free (p);
+}
+
+size_t
+pf_cuda_conv2d_plan_workspace (const PfCudaConv2dPlan *p)
+{
+  return p->workspace_bytes;
+}
+
+gboolean
+pf_cuda_conv2d_forward (PfCudaConv2dPlan *p, const float *x, const float *w, const float *b,
+                        float *y, GError **error)
+{
+  cudnnHandle_t h = p->ctx->cudnn;
+  const float one = 1.0f, zero = 0.0f;
+  PF_CUDNN_TRY (cudnnConvolutionForward (h, &one, p->x_desc, x, p->w_desc, w, p->conv_desc,
+                                         p->fwd_algo, p->workspace, p->workspace_bytes,
+                                         &zero, p->y_desc, y));
+  if (b)
+    PF_CUDNN_TRY (cudnnAddTensor (h, &one, p->b_desc, b, &one, p->y_desc, y));
+  return TRUE;
+}
+
+gboolean
+pf_cuda_conv2d_backward (PfCudaConv2dPlan *p, const float *x, const float *w, const float *dy,
+                         float *dx, float *dw, float *db, GError **error)
+{
+  cudnnHandle_t h = p->ctx->cudnn;
+  const float one = 1.0f;
+  /* beta = 1: cuDNN adds to what the gradient buffers hold, the accumulate contract */
+  if (dx)
+    PF_CUDNN_TRY (cudnnConvolutionBackwardData (h, &one, p->w_desc, w, p->y_desc, dy,
+                                                p->conv_desc, p->bwd_data_algo, p->workspace,
+                                                p->workspace_bytes, &one, p->x_desc, dx));
+  if (dw)
+    PF_CUDNN_TRY (cudnnConvolutionBackwardFilter (h, &one, p->x_desc, x, p->y_desc, dy,
+                                                  p->conv_desc, p->bwd_filter_algo, p->workspace,
+                                                  p->workspace_bytes, &one, p->w_desc, dw));
+  if (db)
+    PF_CUDNN_TRY (cudnnConvolutionBackwardBias (h, &one, p->y_desc, dy, &one, p->b_desc, db));
+  return TRUE;
+}

@@ -1,0 +1,74 @@
+/* pf-cuda-private.h — what the .cu files of the CUDA backend share: the context struct, the
+ * return-code checks that turn CUDA/cuDNN/cuBLAS failures into GErrors, launch helpers and a
+ * deterministic block reduction. Included from .cu files only. */
+#pragma once
+#include <cuda_runtime.h>
+#include <cudnn.h>
+#include <cublas_v2.h>
+#include "pf-cuda.h"
+
+/* Threads per block of every hand-written kernel (a power of two: the reductions rely on it). */
+#define PF_CUDA_BLOCK 256
+
+struct _PfCudaContext {
+  int device;
+  char name[256];
+  int sm_count;
+  cudaStream_t stream;
+  cudnnHandle_t cudnn;
+  cublasHandle_t cublas;
+  gboolean tf32;
+  /* device scratch for the partial sums of the losses; grows on demand, so it is allocated
+   * in the first training step and reused after */
+  void *scratch;
+  size_t scratch_bytes;
+};
+
+gboolean _pf_cuda_check (cudaError_t e, const char *call, GError **error);
+gboolean _pf_cudnn_check (cudnnStatus_t s, const char *call, GError **error);
+gboolean _pf_cublas_check (cublasStatus_t s, const char *call, GError **error);
+/* Reports a failed kernel launch (bad configuration, or a sticky error of an earlier kernel). */
+gboolean _pf_cuda_launch_check (const char *kernel, GError **error);
+/* At least `bytes` of device scratch, valid until the next call (stream-ordered). */
+void *_pf_cuda_scratch (PfCudaContext *ctx, size_t bytes, GError **error);
+gboolean _pf_cuda_invalid (GError **error, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+/* Each macro returns FALSE from the enclosing function (which has a GError **error) on failure. */
+#define PF_CUDA_TRY(call) \
+  G_STMT_START { if (!_pf_cuda_check ((call), #call, error)) return FALSE; } G_STMT_END
+#define PF_CUDNN_TRY(call) \
+  G_STMT_START { if (!_pf_cudnn_check ((call), #call, error)) return FALSE; } G_STMT_END
+#define PF_CUBLAS_TRY(call) \
+  G_STMT_START { if (!_pf_cublas_check ((call), #call, error)) return FALSE; } G_STMT_END
+#define PF_CUDA_LAUNCHED(name) \
+  G_STMT_START { if (!_pf_cuda_launch_check ((name), error)) return FALSE; } G_STMT_END
+
+/* Blocks for a grid-stride loop over n elements: enough to fill the device, never more than
+ * the elements need. n > 0. */
+static inline unsigned int
+_pf_cuda_grid (const PfCudaContext *ctx, size_t n)
+{
+  size_t need = (n + PF_CUDA_BLOCK - 1) / PF_CUDA_BLOCK;
+  size_t cap = (size_t) (ctx->sm_count > 0 ? ctx->sm_count : 1) * 16;
+  return (unsigned int) (need < cap ? need : cap);
+}
+
+#ifdef __CUDACC__
+/* Sum of v over a block of PF_CUDA_BLOCK threads, in a fixed order (deterministic); every
+ * thread gets the result. `sh` is a __shared__ double[PF_CUDA_BLOCK]. */
+static __device__ __forceinline__ double
+_pf_block_sum (double v, double *sh)
+{
+  sh[threadIdx.x] = v;
+  __syncthreads ();
+  for (int s = PF_CUDA_BLOCK / 2; s > 0; s >>= 1)
+    {
+      if ((int) threadIdx.x < s)
+        sh[threadIdx.x] += sh[threadIdx.x + s];
+      __syncthreads ();
+    }
+  double r = sh[0];
+  __syncthreads (); /* sh may be reused by the next call */
+  return r;
+}
+#endif

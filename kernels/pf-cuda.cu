@@ -1,0 +1,309 @@
+/* pf-cuda.cu — context (device, stream, cuDNN and cuBLAS handles), device memory, errors. */
+#include <stdarg.h>
+#include <string.h>
+#include "pf-cuda-private.h"
+
+G_DEFINE_QUARK (pf-cuda-error-quark, pf_cuda_error)
+
+/* ---- errors -------------------------------------------------------------------------- */
+gboolean
+_pf_cuda_check (cudaError_t e, const char *call, GError **error)
+{
+  if (e == cudaSuccess)
+    return TRUE;
+  int code = (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver)
+             ? PF_CUDA_ERROR_NO_DEVICE : PF_CUDA_ERROR_RUNTIME;
+  g_set_error (error, PF_CUDA_ERROR, code, "%s failed: %s (%s)", call, cudaGetErrorString (e),
+               cudaGetErrorName (e));
+  return FALSE;
+}
+
+gboolean
+_pf_cudnn_check (cudnnStatus_t s, const char *call, GError **error)
+{
+  if (s == CUDNN_STATUS_SUCCESS)
+    return TRUE;
+  char detail[512] = "";
+  cudnnGetLastErrorString (detail, sizeof detail);
+  g_set_error (error, PF_CUDA_ERROR, PF_CUDA_ERROR_CUDNN, "%s failed: %s%s%s", call,
+               cudnnGetErrorString (s), detail[0] ? ": " : "", detail);
+  return FALSE;
+}
+
+gboolean
+_pf_cublas_check (cublasStatus_t s, const char *call, GError **error)
+{
+  if (s == CUBLAS_STATUS_SUCCESS)
+    return TRUE;
+  g_set_error (error, PF_CUDA_ERROR, PF_CUDA_ERROR_CUBLAS, "%s failed: %s (%s)", call,
+               cublasGetStatusString (s), cublasGetStatusName (s));
+  return FALSE;
+}
+
+gboolean
+_pf_cuda_launch_check (const char *kernel, GError **error)
+{
+  cudaError_t e = cudaGetLastError ();
+  if (e == cudaSuccess)
+    return TRUE;
+  g_set_error (error, PF_CUDA_ERROR, PF_CUDA_ERROR_RUNTIME, "launch of kernel %s failed: %s (%s)",
+               kernel, cudaGetErrorString (e), cudaGetErrorName (e));
+  return FALSE;
+}
+
+gboolean
+_pf_cuda_invalid (GError **error, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  g_set_error_literal (error, PF_CUDA_ERROR, PF_CUDA_ERROR_INVALID, msg);
+  g_free (msg);
+  return FALSE;
+}
+
+/* ---- devices and context ------------------------------------------------------------- */
+int
+pf_cuda_device_count (void)
+{
+  int n = 0;
+  cudaError_t e = cudaGetDeviceCount (&n);
+  if (e != cudaSuccess)
+    {
+      cudaGetLastError (); /* a missing driver is not an error of later calls */
+      return 0;
+    }
+  return n;
+}
+
+gboolean
+pf_cuda_available (char **why)
+{
+  int n = 0;
+  cudaError_t e = cudaGetDeviceCount (&n);
+  if (e != cudaSuccess)
+    {
+      cudaGetLastError ();
+      if (why)
+        *why = g_strdup_printf ("cudaGetDeviceCount failed: %s (%s)", cudaGetErrorString (e),
+                                cudaGetErrorName (e));
+      return FALSE;
+    }
+  if (n <= 0)
+    {
+      if (why)
+        *why = g_strdup ("cudaGetDeviceCount found no CUDA device");
+      return FALSE;
+    }
+  if (why)
+    *why = NULL;
+  return TRUE;
+}
+
+PfCudaContext *
+pf_cuda_context_new (int device, GError **error)
+{
+  int count = 0;
+  if (!_pf_cuda_check (cudaGetDeviceCount (&count), "cudaGetDeviceCount", error))
+    return NULL;
+  if (device < 0 || device >= count)
+    {
+      g_set_error (error, PF_CUDA_ERROR, PF_CUDA_ERROR_NO_DEVICE,
+                   "CUDA device %d requested, %d available", device, count);
+      return NULL;
+    }
+  PfCudaContext *ctx = g_new0 (PfCudaContext, 1);
+  ctx->device = device;
+  cudaDeviceProp prop;
+  if (!_pf_cuda_check (cudaSetDevice (device), "cudaSetDevice", error)
+      || !_pf_cuda_check (cudaGetDeviceProperties (&prop, device), "cudaGetDeviceProperties", error))
+    goto fail;
+  g_strlcpy (ctx->name, prop.name, sizeof ctx->name);
+  ctx->sm_count = prop.multiProcessorCount;
+  if (!_pf_cuda_check (cudaStreamCreateWithFlags (&ctx->stream, cudaStreamNonBlocking),
+                       "cudaStreamCreateWithFlags", error))
+    goto fail;
+  if (!_pf_cudnn_check (cudnnCreate (&ctx->cudnn), "cudnnCreate", error))
+    goto fail;
+  if (!_pf_cudnn_check (cudnnSetStream (ctx->cudnn, ctx->stream), "cudnnSetStream", error))
+    goto fail;
+  if (!_pf_cublas_check (cublasCreate (&ctx->cublas), "cublasCreate", error))
+    goto fail;
+  if (!_pf_cublas_check (cublasSetStream (ctx->cublas, ctx->stream), "cublasSetStream", error))
+    goto fail;
+  /* full FP32 unless asked otherwise: the GPU must agree with the CPU reference */
+  if (!pf_cuda_context_set_tf32 (ctx, FALSE, error))
+    goto fail;
+  return ctx;
+
+fail:
+  pf_cuda_context_free (ctx);
+  return NULL;
+}
+
+void
+pf_cuda_context_free (PfCudaContext *ctx)
+{
+  if (!ctx)
+    return;
+  if (ctx->stream)
+    cudaStreamSynchronize (ctx->stream);
+  if (ctx->scratch)
+    cudaFree (ctx->scratch);
+  if (ctx->cublas)
+    cublasDestroy (ctx->cublas);
+  if (ctx->cudnn)
+    cudnnDestroy (ctx->cudnn);
+  if (ctx->stream)
+    cudaStreamDestroy (ctx->stream);
+  cudaGetLastError ();
+  g_free (ctx);
+}
+
+const char *
+pf_cuda_context_device_name (const PfCudaContext *ctx)
+{
+  return ctx->name;
+}
+
+int
+pf_cuda_context_device (const PfCudaContext *ctx)
+{
+  return ctx->device;
+}
+
+gboolean
+pf_cuda_context_make_current (PfCudaContext *ctx, GError **error)
+{
+  PF_CUDA_TRY (cudaSetDevice (ctx->device));
+  return TRUE;
+}
+
+gboolean
+pf_cuda_context_set_tf32 (PfCudaContext *ctx, gboolean allow, GError **error)
+{
+  /* CUBLAS_DEFAULT_MATH keeps FP32 GEMMs in FP32; TF32 must be asked for explicitly */
+  PF_CUBLAS_TRY (cublasSetMathMode (ctx->cublas, allow ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                       : CUBLAS_DEFAULT_MATH));
+  ctx->tf32 = allow;
+  return TRUE;
+}
+
+gboolean
+pf_cuda_context_get_tf32 (const PfCudaContext *ctx)
+{
+  return ctx->tf32;
+}
+
+gboolean
+pf_cuda_synchronize (PfCudaContext *ctx, GError **error)
+{
+  PF_CUDA_TRY (cudaStreamSynchronize (ctx->stream));
+  PF_CUDA_TRY (cudaGetLastError ());
+  return TRUE;
+}
+
+void *
+_pf_cuda_scratch (PfCudaContext *ctx, size_t bytes, GError **error)
+{
+  if (bytes <= ctx->scratch_bytes)
+    return ctx->scratch;
+  if (ctx->scratch)
+    {
+      /* kernels queued earlier may still read the old buffer */
+      if (!_pf_cuda_check (cudaStreamSynchronize (ctx->stream), "cudaStreamSynchronize", error))
+        return NULL;
+      cudaFree (ctx->scratch);
+      ctx->scratch = NULL;
+      ctx->scratch_bytes = 0;
+    }
+  size_t want = bytes < 4096 ? 4096 : bytes;
+  if (!_pf_cuda_check (cudaMalloc (&ctx->scratch, want), "cudaMalloc (scratch)", error))
+    {
+      ctx->scratch = NULL;
+      return NULL;
+    }
+  ctx->scratch_bytes = want;
+  return ctx->scratch;
+}
+
+/* ---- memory -------------------------------------------------------------------------- */
+void *
+pf_cuda_malloc (PfCudaContext *ctx, size_t bytes, GError **error)
+{
+  void *p = NULL;
+  cudaError_t e = cudaMalloc (&p, bytes ? bytes : 1);
+  if (e != cudaSuccess)
+    {
+      cudaGetLastError ();
+      g_set_error (error, PF_CUDA_ERROR, PF_CUDA_ERROR_RUNTIME,
+                   "cudaMalloc of %zu bytes on %s failed: %s (%s)", bytes, ctx->name,
+                   cudaGetErrorString (e), cudaGetErrorName (e));
+      return NULL;
+    }
+  return p;
+}
+
+void
+pf_cuda_free (PfCudaContext *ctx, void *dev)
+{
+  if (!dev)
+    return;
+  /* cudaFree waits for the device; an error here would belong to an earlier kernel, which
+   * the next synchronising call reports */
+  cudaFree (dev);
+}
+
+gboolean
+pf_cuda_memset (PfCudaContext *ctx, void *dev, int value, size_t bytes, GError **error)
+{
+  if (bytes == 0)
+    return TRUE;
+  PF_CUDA_TRY (cudaMemsetAsync (dev, value, bytes, ctx->stream));
+  return TRUE;
+}
+
+static gboolean
+copy_sync (PfCudaContext *ctx, void *dst, const void *src, size_t bytes, cudaMemcpyKind kind,
+           const char *what, GError **error)
+{
+  if (bytes == 0)
+    return TRUE;
+  cudaError_t e = cudaMemcpyAsync (dst, src, bytes, kind, ctx->stream);
+  if (e == cudaSuccess)
+    e = cudaStreamSynchronize (ctx->stream);
+  if (e != cudaSuccess)
+    {
+      cudaGetLastError ();
+      g_set_error (error, PF_CUDA_ERROR, PF_CUDA_ERROR_RUNTIME, "%s of %zu bytes failed: %s (%s)",
+                   what, bytes, cudaGetErrorString (e), cudaGetErrorName (e));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+pf_cuda_copy_to_device (PfCudaContext *ctx, void *dev, const void *host, size_t bytes,
+                        GError **error)
+{
+  return copy_sync (ctx, dev, host, bytes, cudaMemcpyHostToDevice,
+                    "cudaMemcpyAsync (host to device)", error);
+}
+
+gboolean
+pf_cuda_copy_to_host (PfCudaContext *ctx, void *host, const void *dev, size_t bytes,
+                      GError **error)
+{
+  return copy_sync (ctx, host, dev, bytes, cudaMemcpyDeviceToHost,
+                    "cudaMemcpyAsync (device to host)", error);
+}
+
+gboolean
+pf_cuda_copy_device (PfCudaContext *ctx, void *dst, const void *src, size_t bytes, GError **error)
+{
+  if (bytes == 0)
+    return TRUE;
+  PF_CUDA_TRY (cudaMemcpyAsync (dst, src, bytes, cudaMemcpyDeviceToDevice, ctx->stream));
+  return TRUE;
+}
