@@ -33,3 +33,9 @@ void pflow_progress_finish (PflowProgress *p); /* frees p */
 int pflow_fail (const char *cmd, GError *error);
 /* Parses options; on error prints the message and the usage hint, returns FALSE. */
 gboolean pflow_parse_options (GOptionContext *ctx, int *argc, char ***argv, const char *cmd);
+
+/* Median of v[0..n) (sorts v). */
+double pflow_median (double *v, int n);
+/* A file of the source tree (tests/ref scripts): $PFLOW_SOURCE_DIR, else the tree this binary
+ * was built from. */
+char *pflow_source_path (const char *rel);

@@ -12,34 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int
-cmp_double (const void *a, const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
-
-static double
-median (double *v, int n)
-{
-  qsort (v, n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/* Where tests/ref lives: $PFLOW_SOURCE_DIR, else the source tree this binary was built from. */
-static char *
-source_path (const char *rel)
-{
-  const char *src = g_getenv ("PFLOW_SOURCE_DIR");
-  return g_build_filename (src ? src : PF_SOURCE_DIR, rel, NULL);
-}
-
 /* Runs the numpy reference; returns events/s or a negative value (with *why) when unavailable. */
 static double
 numpy_events_per_s (gint64 n_events, const PfSimParams *p, char **why)
 {
   const char *py = "/usr/bin/python3";
-  char *script = source_path ("tests/ref/sim_numpy.py");
+  char *script = pflow_source_path ("tests/ref/sim_numpy.py");
   double result = -1;
   if (!g_file_test (py, G_FILE_TEST_IS_EXECUTABLE) || !g_file_test (script, G_FILE_TEST_EXISTS))
     {
@@ -90,7 +68,7 @@ time_sim (const PfSimParams *p, gint64 n_events, int threads, int repeat, float 
       pf_sim_run (p, 0, n_events, buf, threads);
       rates[r] = n_events / ((g_get_monotonic_time () - t0) / 1e6);
     }
-  return median (rates, repeat);
+  return pflow_median (rates, repeat);
 }
 
 static int
@@ -159,7 +137,7 @@ bench_sim (int argc, char **argv)
         file_mb = st.st_size / 1e6;
       g_unlink (path);
     }
-  double with_write = median (rates, reps);
+  double with_write = pflow_median (rates, reps);
   g_rmdir (dir);
   g_free (dir);
   g_free (path);

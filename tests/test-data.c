@@ -845,6 +845,39 @@ test_bad_h5 (void)
   g_free (data);
   g_rand_free (r);
 
+  /* Damaged chunk: the file opens, reading the chunk fails with a message, no crash. */
+  r = g_rand_new_with_seed (19);
+  data = random_block (r, PF_N_CHANNELS, 64);
+  g_unlink (path);
+  write_dataset (path, NULL, &o, data, 64, sizes);
+  hid_t f = H5Fopen (path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  hid_t ds = H5Dopen2 (f, "hcal", H5P_DEFAULT);
+  hsize_t off[3] = { 0, 0, 0 }, size = 0;
+  haddr_t addr = 0;
+  unsigned mask = 0;
+  g_assert_cmpint (H5Dget_chunk_info_by_coord (ds, off, &mask, &addr, &size), >=, 0);
+  H5Dclose (ds);
+  H5Fclose (f);
+  g_assert_cmpuint (size, >, 1000);
+  FILE *fp = fopen (path, "r+b");
+  g_assert_nonnull (fp);
+  fseek (fp, (long) (addr + size / 2), SEEK_SET);
+  for (int i = 0; i < 200; i++)
+    fputc (0xA5 ^ i, fp);
+  fclose (fp);
+  d = pf_dataset_open (path, &error);
+  g_assert_no_error (error);
+  buf = g_new (float, 5 * 64 * PER);
+  g_assert_true (pf_dataset_read_channel (d, PF_CH_EMCAL, 0, 64, buf, &error));
+  g_assert_no_error (error);
+  g_assert_false (pf_dataset_read_channel (d, PF_CH_HCAL, 0, 64, buf, &error));
+  assert_pf_error (error, PF_ERROR_IO, (const char *[]) { "bad.h5", "hcal", NULL });
+  g_clear_error (&error);
+  pf_dataset_close (d);
+  g_free (buf);
+  g_free (data);
+  g_rand_free (r);
+
   assert_dir_is (dir, "bad.h5");
   rm_rf (dir);
   g_free (path);

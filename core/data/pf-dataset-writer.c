@@ -284,6 +284,8 @@ pf_dataset_writer_new_full (const char *path, const PfSimParams *params,
       ok = w->dset[c] >= 0 && _pf_h5_attr_write_string (w->dset[c], "units", "GeV")
            && _pf_h5_attr_write_string (w->dset[c], "axes", "event,eta,phi");
     }
+  /* Closing clears HDF5's error stack: keep its message first. */
+  char *h5msg = ok ? NULL : _pf_h5_error_message ();
   if (space >= 0)
     H5Sclose (space);
   if (dcpl >= 0)
@@ -294,7 +296,15 @@ pf_dataset_writer_new_full (const char *path, const PfSimParams *params,
        && (!params || write_param_attrs (w, params));
   if (!ok)
     {
-      set_h5_error (w, error, "cannot create the datasets");
+      if (h5msg)
+        {
+          g_set_error (error, PF_ERROR, PF_ERROR_IO, "%s: cannot create the datasets: %s",
+                       path, h5msg);
+          writer_fail (w);
+        }
+      else
+        set_h5_error (w, error, "cannot write the attributes");
+      g_free (h5msg);
       writer_free (w);
       return NULL;
     }

@@ -437,13 +437,14 @@ pf_dataset_read_channel (PfDataset *d, int ch, int64_t first, int64_t n, float *
   gboolean ok = fsp >= 0 && msp >= 0
                 && H5Sselect_hyperslab (fsp, H5S_SELECT_SET, start, NULL, count, NULL) >= 0
                 && H5Dread (d->dset[ch], H5T_NATIVE_FLOAT, msp, fsp, H5P_DEFAULT, out) >= 0;
+  /* Take HDF5's message before the next API call clears its error stack. */
+  char *m = ok ? NULL : _pf_h5_error_message ();
   if (msp >= 0)
     H5Sclose (msp);
   if (fsp >= 0)
     H5Sclose (fsp);
   if (!ok)
     {
-      char *m = _pf_h5_error_message ();
       g_set_error (error, PF_ERROR, PF_ERROR_IO,
                    "%s: cannot read dataset '%s' events [%" G_GINT64_FORMAT ", %"
                    G_GINT64_FORMAT "): %s", d->path, channel_names[ch], first, first + n, m);

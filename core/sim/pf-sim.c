@@ -13,7 +13,9 @@
  * E = |N(0,1) + N(0,2)| is drawn as |sqrt(5) z|: the sum of independent normals is exactly
  * N(0, sqrt(5)), so one normal gives the same distribution and saves a Philox block.
  * log/sin/cos are our own polynomials (Cephes coefficients, ~1 ulp on the ranges used), so
- * the numbers do not depend on the libm version and the loops vectorise without -ffast-math. */
+ * the numbers do not depend on the libm version and the loops vectorise without -ffast-math.
+ * Only correctly rounded IEEE operations remain (+ - * / sqrt floor, no FMA contraction: see
+ * meson.build), so AVX-512, AVX2 and plain builds give the same bits for a seed. */
 #include "pf-sim.h"
 #include "pf-sim-private.h"
 #include "pf-error.h"
@@ -30,7 +32,7 @@
 #include <immintrin.h>
 #endif
 
-#define PF_SIM_BATCH 64
+#define PF_SIM_BATCH 160
 #define PF_TWO_PI_F 6.28318530717958647692f
 #define PF_PI_F 3.14159265358979323846f
 
@@ -337,13 +339,17 @@ sim_const_init (PfSimConst *k, const PfSimParams *p)
 
 #if defined(__AVX512F__)
 #define PF_SIM_PHILOX_SIMD "avx512"
+/* pe, po: 64-bit products of the even and odd lanes; one two-source permute each picks
+ * the low and the high halves back into lane order. */
 static inline void
 mulhilo_v16 (__m512i a, __m512i m, __m512i *hi, __m512i *lo)
 {
+  const __m512i lo_idx = _mm512_setr_epi32 (0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+  const __m512i hi_idx = _mm512_setr_epi32 (1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
   __m512i pe = _mm512_mul_epu32 (a, m);
   __m512i po = _mm512_mul_epu32 (_mm512_srli_epi64 (a, 32), m);
-  *lo = _mm512_mask_blend_epi32 (0xAAAA, pe, _mm512_slli_epi64 (po, 32));
-  *hi = _mm512_mask_blend_epi32 (0xAAAA, _mm512_srli_epi64 (pe, 32), po);
+  *lo = _mm512_permutex2var_epi32 (pe, lo_idx, po);
+  *hi = _mm512_permutex2var_epi32 (pe, hi_idx, po);
 }
 
 static void
@@ -550,6 +556,8 @@ batch_compute (const PfSimConst *kp, int64_t event, uint32_t first, PfSimBatch *
       /* magnetic field; E is clamped only to keep 0/0 out of neutral particles */
       float emin = e > FLT_MIN ? e : FLT_MIN;
       float phic = phi + qf * k->bfield / emin;
+      /* in float, exact enough for turns up to ~1e4 rad; beyond that (E below ~1e-4 GeV,
+       * far under every threshold) the result may fall outside [-pi, pi] and be dropped */
       float wrapped = phic - PF_TWO_PI_F * floorf ((phic + PF_PI_F) * (1.0f / PF_TWO_PI_F));
       phic = k->wrap ? wrapped : phic;
 
@@ -690,6 +698,7 @@ void
 pf_sim_event (const PfSimParams *p, int64_t event, float *const img[PF_N_CHANNELS])
 {
   g_return_if_fail (p != NULL && img != NULL && event >= 0);
+  g_return_if_fail (p->image_size > 0 && p->n_particles >= 0);
   PfSimConst k;
   sim_const_init (&k, p);
   PfSimWork *w = sim_work_new (&k);
@@ -701,6 +710,7 @@ void
 pf_sim_run (const PfSimParams *p, int64_t first, int64_t n, float *out, int n_threads)
 {
   g_return_if_fail (p != NULL && first >= 0 && n >= 0);
+  g_return_if_fail (p->image_size > 0 && p->n_particles >= 0);
   g_return_if_fail (n == 0 || out != NULL);
   if (n == 0)
     return;

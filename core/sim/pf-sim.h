@@ -3,7 +3,10 @@
  * Turns PartMult particles per event into five 56x56 float32 images in GeV:
  * emcal, hcal, trk_n, trk_p and truth (rows = eta bins, columns = phi bins).
  * Every random draw is Philox(seed, event, particle, draw), so output is bit-identical
- * for any thread count and any split of the event range. */
+ * for any thread count and any split of the event range: particle i of event e uses the two
+ * blocks pf_rng_block (seed, PF_RNG_STREAM_SIM, (uint32_t) e, i, 2 * (e >> 32) + k), k = 0, 1
+ * (see pf-sim.c for which word feeds which draw). Parameters are validated by the caller
+ * (pf_sim_params_validate); the run functions assume valid ones. */
 #pragma once
 #include <glib.h>
 #include <stdint.h>

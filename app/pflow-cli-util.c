@@ -1,7 +1,8 @@
-/* pflow-progress.c — terminal progress bar and Ctrl-C handling for the CLI. */
+/* pflow-cli-util.c — helpers of the CLI: terminal progress bar, Ctrl-C handling, errors, paths. */
 #include "pflow-cli.h"
 #include "pf-error.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 volatile gint pflow_cancel_flag = 0;
@@ -99,4 +100,25 @@ pflow_parse_options (GOptionContext *ctx, int *argc, char ***argv, const char *c
       return FALSE;
     }
   return TRUE;
+}
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+double
+pflow_median (double *v, int n)
+{
+  qsort (v, n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+char *
+pflow_source_path (const char *rel)
+{
+  const char *src = g_getenv ("PFLOW_SOURCE_DIR");
+  return g_build_filename (src ? src : PF_SOURCE_DIR, rel, NULL);
 }

@@ -1,0 +1,74 @@
+"""The PyTorch peer of `pflow bench train`: the same architecture (torch_models.py), batch,
+loss (MIX = WMSE + 0.05 (1 - SSIM), DESIGN.md §6) and optimiser (Adam), timed the same way
+(median of the timed steps after warm-up). Prints `torch_train_samples_per_s X` and
+`torch_infer_samples_per_s Y`."""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_loss import loss_value  # noqa: E402
+from torch_models import build  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="cnn")
+    ap.add_argument("--scale", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=200)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--size", type=int, default=56)
+    ap.add_argument("--device", default="cpu")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    dev = torch.device(args.device)
+    model = build(args.model, args.scale).to(dev)
+    x = torch.rand(args.batch, 4, args.size, args.size, device=dev) * (torch.rand(args.batch, 4, args.size, args.size, device=dev) < 0.4)
+    y = torch.rand(args.batch, 1, args.size, args.size, device=dev) * (torch.rand(args.batch, 1, args.size, args.size, device=dev) < 0.4)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3 * args.batch / 200)
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
+    def train_step():
+        opt.zero_grad()
+        loss = loss_value("mix", "std", model(x), y, 0.05, 1.0)
+        loss.backward()
+        opt.step()
+
+    model.train()
+    times = []
+    for i in range(args.warmup + args.steps):
+        sync()
+        t0 = time.perf_counter()
+        train_step()
+        sync()
+        if i >= args.warmup:
+            times.append(time.perf_counter() - t0)
+    train = args.batch / statistics.median(times)
+    model.eval()
+    times = []
+    with torch.no_grad():
+        for i in range(args.warmup + args.steps):
+            sync()
+            t0 = time.perf_counter()
+            model(x)
+            sync()
+            if i >= args.warmup:
+                times.append(time.perf_counter() - t0)
+    infer = args.batch / statistics.median(times)
+    print("torch_version %s" % torch.__version__)
+    print("torch_train_samples_per_s %.3f" % train)
+    print("torch_infer_samples_per_s %.3f" % infer)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,259 @@
+/* test-cli.c — the `pflow` command line as a user meets it: it works, and bad input gets a
+ * clear message naming the problem, a non-zero exit status and no partial output file. */
+#include "pf-test-util.h"
+#include <signal.h>
+#include <sys/wait.h>
+
+typedef struct {
+  int status; /* exit status, or 128 + signal */
+  char *out, *err;
+} Run;
+
+static const char *
+pflow_bin (void)
+{
+  const char *b = g_getenv ("PFLOW_BIN");
+  g_assert_nonnull (b);
+  return b;
+}
+
+/* Runs pflow with the arguments (NULL-terminated) in directory cwd. */
+static Run
+run_in (const char *cwd, const char *first, ...)
+{
+  GPtrArray *argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) pflow_bin ());
+  va_list ap;
+  va_start (ap, first);
+  for (const char *a = first; a; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  Run r = { 0 };
+  int wait = 0;
+  GError *error = NULL;
+  if (!g_spawn_sync (cwd, (char **) argv->pdata, NULL, 0, NULL, NULL, &r.out, &r.err, &wait, &error))
+    g_error ("cannot run pflow: %s", error->message);
+  r.status = WIFEXITED (wait) ? WEXITSTATUS (wait) : 128 + WTERMSIG (wait);
+  g_test_message ("pflow %s -> %d: %s", first, r.status, r.err);
+  g_ptr_array_unref (argv);
+  return r;
+}
+
+static void
+run_clear (Run *r)
+{
+  g_free (r->out);
+  g_free (r->err);
+}
+
+/* Number of entries in a directory (partial or temporary files included). */
+static int
+dir_entries (const char *dir)
+{
+  GDir *d = g_dir_open (dir, 0, NULL);
+  int n = 0;
+  while (d && g_dir_read_name (d))
+    n++;
+  if (d)
+    g_dir_close (d);
+  return n;
+}
+
+/* The command fails with status != 0, an error mentioning `needle`, and leaves dir empty. */
+static void
+expect_failure (const char *dir, const char *needle, Run r)
+{
+  g_assert_cmpint (r.status, !=, 0);
+  g_assert_cmpint (r.status, <, 128); /* an error, not a crash */
+  if (!strstr (r.err, needle))
+    g_error ("expected '%s' in the message, got: %s", needle, r.err);
+  g_assert_cmpint (dir_entries (dir), ==, 0);
+  run_clear (&r);
+}
+
+static char *
+tmpdir (void)
+{
+  GError *error = NULL;
+  char *d = g_dir_make_tmp ("pflow-cli-XXXXXX", &error);
+  g_assert_no_error (error);
+  return d;
+}
+
+static void
+test_simulate_and_info (void)
+{
+  char *dir = tmpdir ();
+  /* default name follows the published naming */
+  Run r = run_in (dir, "simulate", "--events", "40", "--bfield", "0.5", "--quiet", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  char *path = g_build_filename (dir, "Gauss_S1.00_NL0.30_B0.50.h5", NULL);
+  g_assert_true (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_assert_cmpint (dir_entries (dir), ==, 1);
+  r = run_in (dir, "info", "--quiet", path, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "events:      40"));
+  g_assert_nonnull (strstr (r.out, "bfield"));
+  g_assert_nonnull (strstr (r.out, "truth"));
+  run_clear (&r);
+  r = run_in (dir, "simulate", "--events", "10", "--nonlin", "0", "--res-scale", "2", "--bfield", "0",
+              "--charged-range", "1", "--wrap-phi", "--seed", "5", "-q", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  char *p2 = g_build_filename (dir, "Gauss_S2.00_NL0.00_B0.00.h5", NULL);
+  g_assert_true (g_file_test (p2, G_FILE_TEST_EXISTS));
+  pf_test_rm_dir (dir);
+  g_free (p2);
+  g_free (path);
+  g_free (dir);
+}
+
+static void
+test_simulate_bad_input (void)
+{
+  char *dir = tmpdir ();
+  char *out = g_build_filename (dir, "x.h5", NULL);
+  expect_failure (dir, "--events", run_in (dir, "simulate", "--events", "0", "-o", out, NULL));
+  expect_failure (dir, "--events", run_in (dir, "simulate", "--events", "-5", "-o", out, NULL));
+  expect_failure (dir, "nonlin", run_in (dir, "simulate", "--events", "5", "--nonlin", "-1", "-o", out, NULL));
+  expect_failure (dir, "bfield", run_in (dir, "simulate", "--events", "5", "--bfield", "nan", "-o", out, NULL));
+  expect_failure (dir, "res_scale", run_in (dir, "simulate", "--events", "5", "--res-scale", "-2", "-o", out, NULL));
+  expect_failure (dir, "charged_range", run_in (dir, "simulate", "--events", "5", "--charged-range", "1.5", "-o", out, NULL));
+  expect_failure (dir, "events", run_in (dir, "simulate", "--events", "many", "-o", out, NULL));
+  expect_failure (dir, "preset", run_in (dir, "simulate", "--preset", "nature", NULL));
+  /* unwritable output */
+  expect_failure (dir, "/nonexistent-dir", run_in (dir, "simulate", "--events", "5", "-o", "/nonexistent-dir/x.h5", NULL));
+  g_free (out);
+  pf_test_rm_dir (dir);
+  g_free (dir);
+}
+
+static void
+test_info_bad_input (void)
+{
+  char *dir = tmpdir ();
+  char *missing = g_build_filename (dir, "missing.h5", NULL);
+  expect_failure (dir, "missing.h5", run_in (dir, "info", missing, NULL));
+  /* not an HDF5 file */
+  char *text = g_build_filename (dir, "notes.h5", NULL);
+  g_assert_true (g_file_set_contents (text, "energy flow\n", -1, NULL));
+  Run r = run_in (dir, "info", text, NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "notes.h5"));
+  run_clear (&r);
+  /* a truncated dataset */
+  char *good = g_build_filename (dir, "good.h5", NULL);
+  r = run_in (dir, "simulate", "--events", "64", "-q", "-o", good, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  gchar *buf;
+  gsize len;
+  g_assert_true (g_file_get_contents (good, &buf, &len, NULL));
+  char *cut = g_build_filename (dir, "cut.h5", NULL);
+  g_assert_true (g_file_set_contents (cut, buf, len / 2, NULL));
+  g_free (buf);
+  r = run_in (dir, "info", "-q", cut, NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "cut.h5"));
+  run_clear (&r);
+  r = run_in (dir, "info", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  run_clear (&r);
+  pf_test_rm_dir (dir);
+  g_free (missing);
+  g_free (text);
+  g_free (good);
+  g_free (cut);
+  g_free (dir);
+}
+
+static void
+test_import_bad_input (void)
+{
+  char *dir = tmpdir ();
+  char *src = g_build_filename (dir, "tiffs", NULL);
+  g_mkdir (src, 0755);
+  char *out = g_build_filename (dir, "imported.h5", NULL);
+  Run r = run_in (dir, "import-tiff", src, "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "tiffs"));
+  run_clear (&r);
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+  r = run_in (dir, "import-tiff", "/nonexistent-folder", "-o", out, NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "/nonexistent-folder"));
+  run_clear (&r);
+  g_assert_cmpint (dir_entries (dir), ==, 1); /* only the empty folder */
+  pf_test_rm_dir (src);
+  pf_test_rm_dir (dir);
+  g_free (src);
+  g_free (out);
+  g_free (dir);
+}
+
+/* Ctrl-C during `pflow simulate` stops it cleanly: status 130 and no file at all. */
+static void
+test_simulate_interrupt (void)
+{
+  char *dir = tmpdir ();
+  char *out = g_build_filename (dir, "big.h5", NULL);
+  const char *argv[] = { pflow_bin (), "simulate", "--events", "100000000", "-q", "-o", out, NULL };
+  GPid pid;
+  GError *error = NULL;
+  g_assert_true (g_spawn_async (dir, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD |
+                                G_SPAWN_STDOUT_TO_DEV_NULL | G_SPAWN_STDERR_TO_DEV_NULL,
+                                NULL, NULL, &pid, &error));
+  /* wait until it has started writing (the temporary file exists) */
+  for (int i = 0; i < 200 && dir_entries (dir) == 0; i++)
+    g_usleep (20000);
+  g_usleep (200000);
+  g_assert_cmpint (dir_entries (dir), ==, 1);
+  kill (pid, SIGINT);
+  int wait = 0;
+  g_assert_cmpint (waitpid (pid, &wait, 0), ==, pid);
+  g_spawn_close_pid (pid);
+  g_assert_true (WIFEXITED (wait));
+  g_assert_cmpint (WEXITSTATUS (wait), ==, 130);
+  g_assert_cmpint (dir_entries (dir), ==, 0);
+  g_rmdir (dir);
+  g_free (out);
+  g_free (dir);
+}
+
+static void
+test_bench_json (void)
+{
+  Run r = run_in (NULL, "bench", "train", "--model", "cnn", "--scale", "1", "--batch", "4", "--steps", "1",
+                  "--warmup", "0", "--no-torch", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  char **lines = g_strsplit (g_strstrip (r.out), "\n", -1);
+  const char *last = lines[g_strv_length (lines) - 1];
+  g_assert_true (g_str_has_prefix (last, "{"));
+  g_assert_nonnull (strstr (last, "\"train_samples_per_s\""));
+  g_assert_nonnull (strstr (last, "\"infer_samples_per_s\""));
+  g_strfreev (lines);
+  run_clear (&r);
+  r = run_in (NULL, "bench", "train", "--model", "transformer", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "unknown model 'transformer'"));
+  run_clear (&r);
+  r = run_in (NULL, "bench", "sim", "--events", "50", "--repeat", "1", "--no-numpy", "--json", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "\"sim_write_events_per_s\""));
+  run_clear (&r);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/cli/simulate-info", test_simulate_and_info);
+  g_test_add_func ("/cli/simulate-bad-input", test_simulate_bad_input);
+  g_test_add_func ("/cli/info-bad-input", test_info_bad_input);
+  g_test_add_func ("/cli/import-bad-input", test_import_bad_input);
+  g_test_add_func ("/cli/simulate-interrupt", test_simulate_interrupt);
+  g_test_add_func ("/cli/bench-json", test_bench_json);
+  return g_test_run ();
+}
