@@ -23,7 +23,24 @@ static void cpu_free (void *p) { free (p); }
 static void cpu_zero (void *p, size_t bytes) { memset (p, 0, bytes); }
 static void cpu_copy (void *dst, const void *src, size_t bytes) { memcpy (dst, src, bytes); }
 
-const PfMemory pf_memory_cpu = { cpu_alloc, cpu_free, cpu_zero, cpu_copy, cpu_copy };
+static gboolean
+cpu_loss (const PfLossDesc *d, const float *pred, const float *target, float *dpred, float *ws,
+          double *value, PfLossParts *parts, GError **error)
+{
+  *value = pf_loss_forward_parts (d, pred, target, dpred, ws, parts);
+  return TRUE;
+}
+
+const PfMemory pf_memory_cpu = {
+  .name = "cpu",
+  .alloc = cpu_alloc,
+  .free = cpu_free,
+  .zero = cpu_zero,
+  .upload = cpu_copy,
+  .download = cpu_copy,
+  .loss = cpu_loss,
+  .adam = pf_adam_step,
+};
 
 /* ---- shared pieces -------------------------------------------------------------------------- */
 /* A fused ReLU: applied in place after the op; its gradient masks dy before the op's backward. */

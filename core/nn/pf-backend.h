@@ -8,6 +8,8 @@
  * masked by (y > 0) before its own backward. */
 #pragma once
 #include "pf-graph.h"
+#include "pf-loss.h"
+#include "pf-optim.h"
 
 G_BEGIN_DECLS
 
@@ -22,13 +24,22 @@ struct PfBackend {
   void (*release) (const PfBackend *be, PfNode *n); /* may be NULL */
 };
 
-/* Device memory used by the planner. */
+/* A device: its memory, and the two whole-step operations the training step needs there. */
 typedef struct {
+  const char *name;
   void *(*alloc) (size_t bytes, GError **error);
   void (*free) (void *p);
   void (*zero) (void *p, size_t bytes);
   void (*upload) (void *dst, const void *src, size_t bytes);   /* host -> device */
   void (*download) (void *dst, const void *src, size_t bytes); /* device -> host */
+  /* The loss of pred against target (device memory), dL/dpred OVERWRITTEN into dpred (or
+   * not computed when NULL); ws holds pf_loss_workspace_floats floats on the device. FALSE
+   * with an error when the device does not have this loss. */
+  gboolean (*loss) (const PfLossDesc *d, const float *pred, const float *target, float *dpred,
+                    float *ws, double *value, PfLossParts *parts, GError **error);
+  /* One Adam update of the flat parameter array (device memory). */
+  void (*adam) (const PfAdamConfig *c, int64_t t, size_t n, float *param, const float *grad,
+                float *m, float *v);
 } PfMemory;
 
 extern const PfBackend pf_backend_cpu_ref;  /* plain loops: every op, the oracle */

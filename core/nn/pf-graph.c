@@ -60,6 +60,8 @@ pf_graph_error (const PfGraph *g)
   return g->error;
 }
 
+/* Adding a tensor may move the tensor array: builders work on copies of the PfTensor structs
+ * they read, never on pointers into the array across an add. */
 static int
 add_tensor (PfGraph *g, PfTensorKind kind, const char *name, int ndim, const int *shape)
 {
@@ -112,7 +114,8 @@ check_in (PfGraph *g, const char *layer, int x, int ndim)
   if (g->error || x < 0)
     return FALSE;
   g_return_val_if_fail (x < (int) g->tensors->len, FALSE);
-  PfTensor *t = _pf_t (g, x);
+  PfTensor t_copy = *_pf_t (g, x);
+  PfTensor *t = &t_copy;
   if (ndim > 0 && t->ndim != ndim)
     {
       char *s = _pf_shape_str (t);
@@ -150,7 +153,8 @@ pf_graph_conv2d_k (PfGraph *g, const char *name, int x, int c_in, int c_out, int
 {
   if (!check_in (g, name, x, 4))
     return -1;
-  PfTensor *t = _pf_t (g, x);
+  PfTensor t_copy = *_pf_t (g, x);
+  PfTensor *t = &t_copy;
   if (t->shape[1] != c_in)
     {
       char *s = _pf_shape_str (t);
@@ -194,7 +198,8 @@ conv3d_with (PfGraph *g, const char *name, int x, int c_in, int c_out, int kd, i
 {
   if (!check_in (g, name, x, 5))
     return -1;
-  PfTensor *t = _pf_t (g, x);
+  PfTensor t_copy = *_pf_t (g, x);
+  PfTensor *t = &t_copy;
   if (t->shape[1] != c_in)
     {
       char *s = _pf_shape_str (t);
@@ -271,7 +276,8 @@ pf_graph_batchnorm (PfGraph *g, const char *name, int x, int c)
 {
   if (!check_in (g, name, x, 4))
     return -1;
-  PfTensor *t = _pf_t (g, x);
+  PfTensor t_copy = *_pf_t (g, x);
+  PfTensor *t = &t_copy;
   if (t->shape[1] != c)
     {
       char *s = _pf_shape_str (t);
@@ -306,7 +312,8 @@ unary (PfGraph *g, PfOpKind op, const char *name, int x)
 {
   if (!check_in (g, name, x, 0))
     return -1;
-  PfTensor *t = _pf_t (g, x);
+  PfTensor t_copy = *_pf_t (g, x);
+  PfTensor *t = &t_copy;
   int shape[PF_MAX_DIMS];
   memcpy (shape, t->shape, sizeof shape);
   int y = activation_like (g, name, t->ndim, shape);
@@ -341,7 +348,8 @@ pf_graph_dropout (PfGraph *g, int x, float p)
   PfNode *n = _pf_n (g, g->nodes->len - 1);
   n->d.dropout.p = p;
   n->d.dropout.seed = g->nodes->len; /* distinct stream per dropout layer */
-  PfTensor *t = _pf_t (g, y);
+  PfTensor t_copy = *_pf_t (g, y);
+  PfTensor *t = &t_copy;
   /* The mask is kept as float (0 or 1): one arena type, and exact. */
   n->saved[0] = add_tensor (g, PF_TENSOR_SAVED, "dropout.mask", t->ndim, t->shape);
   return y;
@@ -363,7 +371,8 @@ pf_graph_add (PfGraph *g, const char *name, int a, int b)
 {
   if (!check_in (g, name, a, 0) || !check_in (g, name, b, 0))
     return -1;
-  PfTensor *ta = _pf_t (g, a), *tb = _pf_t (g, b);
+  PfTensor ta_copy = *_pf_t (g, a), tb_copy = *_pf_t (g, b);
+  PfTensor *ta = &ta_copy, *tb = &tb_copy;
   if (!same_shape (ta, tb))
     {
       char *sa = _pf_shape_str (ta), *sb = _pf_shape_str (tb);
@@ -384,7 +393,8 @@ pf_graph_maxpool2 (PfGraph *g, int x)
 {
   if (!check_in (g, "maxpool", x, 4))
     return -1;
-  PfTensor *t = _pf_t (g, x);
+  PfTensor t_copy = *_pf_t (g, x);
+  PfTensor *t = &t_copy;
   int shape[4] = { t->shape[0], t->shape[1], t->shape[2] / 2, t->shape[3] / 2 };
   if (shape[2] == 0 || shape[3] == 0)
     {
@@ -408,7 +418,8 @@ pf_graph_upsample2 (PfGraph *g, int x, bool bilinear)
   const char *name = bilinear ? "upsample_bilinear" : "upsample_nearest";
   if (!check_in (g, name, x, 4))
     return -1;
-  PfTensor *t = _pf_t (g, x);
+  PfTensor t_copy = *_pf_t (g, x);
+  PfTensor *t = &t_copy;
   int shape[4] = { t->shape[0], t->shape[1], t->shape[2] * 2, t->shape[3] * 2 };
   int y = activation_like (g, name, 4, shape);
   PfNode *n = add_node (g, bilinear ? PF_OP_UPSAMPLE_BILINEAR2 : PF_OP_UPSAMPLE_NEAREST2, name, 1, &x);
@@ -462,7 +473,8 @@ pf_graph_gather_channels (PfGraph *g, const char *name, int x, int k, const int 
 {
   if (!check_in (g, name, x, 4))
     return -1;
-  PfTensor *t = _pf_t (g, x);
+  PfTensor t_copy = *_pf_t (g, x);
+  PfTensor *t = &t_copy;
   if (k < 1 || k > PF_MAX_INPUTS)
     {
       fail (g, name, "gather of %d channels (1..%d supported)", k, PF_MAX_INPUTS);
@@ -493,7 +505,8 @@ pf_graph_channel_scale (PfGraph *g, const char *name, int x, int s)
 {
   if (!check_in (g, name, x, 4) || !check_in (g, name, s, 2))
     return -1;
-  PfTensor *t = _pf_t (g, x), *ts = _pf_t (g, s);
+  PfTensor t_copy = *_pf_t (g, x), ts_copy = *_pf_t (g, s);
+  PfTensor *t = &t_copy, *ts = &ts_copy;
   if (ts->shape[0] != t->shape[0] || ts->shape[1] != t->shape[1])
     {
       char *sa = _pf_shape_str (t), *sb = _pf_shape_str (ts);
@@ -517,7 +530,8 @@ pf_graph_global_avgpool (PfGraph *g, int x)
 {
   if (!check_in (g, "avgpool", x, 4))
     return -1;
-  PfTensor *t = _pf_t (g, x);
+  PfTensor t_copy = *_pf_t (g, x);
+  PfTensor *t = &t_copy;
   int shape[2] = { t->shape[0], t->shape[1] };
   int y = activation_like (g, "avgpool", 2, shape);
   PfNode *n = add_node (g, PF_OP_GLOBAL_AVGPOOL, "avgpool", 1, &x);
@@ -533,7 +547,8 @@ pf_graph_linear (PfGraph *g, const char *name, int x, int in, int out, bool bias
 {
   if (!check_in (g, name, x, 0))
     return -1;
-  PfTensor *t = _pf_t (g, x);
+  PfTensor t_copy = *_pf_t (g, x);
+  PfTensor *t = &t_copy;
   if (t->shape[t->ndim - 1] != in)
     {
       char *s = _pf_shape_str (t);
@@ -563,7 +578,8 @@ pf_graph_bmm (PfGraph *g, const char *name, int a, int b, bool ta, bool tb)
 {
   if (!check_in (g, name, a, 3) || !check_in (g, name, b, 3))
     return -1;
-  PfTensor *A = _pf_t (g, a), *B = _pf_t (g, b);
+  PfTensor A_copy = *_pf_t (g, a), B_copy = *_pf_t (g, b);
+  PfTensor *A = &A_copy, *B = &B_copy;
   int m = ta ? A->shape[2] : A->shape[1], ka = ta ? A->shape[1] : A->shape[2];
   int kb = tb ? B->shape[2] : B->shape[1], nn = tb ? B->shape[1] : B->shape[2];
   if (A->shape[0] != B->shape[0] || ka != kb)
@@ -594,7 +610,8 @@ pf_graph_softmax (PfGraph *g, int x, float scale)
   int y = unary (g, PF_OP_SOFTMAX, "softmax", x);
   if (y < 0)
     return -1;
-  PfTensor *t = _pf_t (g, x);
+  PfTensor t_copy = *_pf_t (g, x);
+  PfTensor *t = &t_copy;
   PfNode *n = _pf_n (g, g->nodes->len - 1);
   n->d.softmax.cols = t->shape[t->ndim - 1];
   n->d.softmax.rows = (int) (t->numel / n->d.softmax.cols);
@@ -607,7 +624,8 @@ pf_graph_permute (PfGraph *g, int x, int ndim, const int *perm)
 {
   if (!check_in (g, "permute", x, ndim))
     return -1;
-  PfTensor *t = _pf_t (g, x);
+  PfTensor t_copy = *_pf_t (g, x);
+  PfTensor *t = &t_copy;
   int shape[PF_MAX_DIMS] = { 0 };
   guint seen = 0;
   for (int i = 0; i < ndim; i++)
@@ -634,7 +652,8 @@ pf_graph_reshape (PfGraph *g, int x, int ndim, const int *shape)
 {
   if (!check_in (g, "reshape", x, 0))
     return -1;
-  PfTensor *t = _pf_t (g, x);
+  PfTensor t_copy = *_pf_t (g, x);
+  PfTensor *t = &t_copy;
   size_t numel = 1;
   for (int i = 0; i < ndim; i++)
     numel *= (size_t) shape[i];

@@ -1,4 +1,8 @@
-/* pf-train-step.c — forward, loss, backward and Adam over the graph's flat parameter array. */
+/* pf-train-step.c — forward, loss, backward and Adam over the graph's flat parameter array.
+ *
+ * The caller fills host buffers (input and target batch); on the CPU the input buffer is the
+ * graph's input tensor itself, on a GPU it is uploaded before the forward pass. The loss and
+ * Adam run on the graph's device (PfMemory), so only the loss value comes back each step. */
 #include "pf-train-step.h"
 #include "pf-graph-private.h"
 #include "pf-error.h"
@@ -7,9 +11,13 @@
 
 struct PfTrainStep {
   PfGraph *g;
+  const PfMemory *mem;
+  bool on_host;          /* CPU: host buffers are the device buffers */
   PfLossDesc loss;
-  float *loss_ws;
-  float *target;
+  float *loss_ws;        /* device */
+  float *host_input, *host_target, *host_output;
+  float *dev_target;     /* device (== host_target on the CPU) */
+  size_t n_input, n_output;
   PfAdamConfig adam;
   int64_t t;
   volatile float pending_lambda; /* set from another thread, read at the next step */
@@ -19,15 +27,10 @@ PfTrainStep *
 pf_train_step_new (PfGraph *g, const PfLossDesc *loss, double lr, GError **error)
 {
   PfTensor *y = pf_graph_tensor (g, pf_graph_output_id (g));
+  PfTensor *x = pf_graph_tensor (g, pf_graph_input_id (g));
   if (!g->planned || !g->has_grads)
     {
       g_set_error (error, PF_ERROR, PF_ERROR_INVALID, "%s: the graph is not planned for training",
-                   g->model_name);
-      return NULL;
-    }
-  if (g->opts.device != PF_DEVICE_CPU)
-    {
-      g_set_error (error, PF_ERROR, PF_ERROR_UNSUPPORTED, "%s: the training step runs on the CPU only",
                    g->model_name);
       return NULL;
     }
@@ -44,13 +47,37 @@ pf_train_step_new (PfGraph *g, const PfLossDesc *loss, double lr, GError **error
     return NULL;
   PfTrainStep *s = g_new0 (PfTrainStep, 1);
   s->g = g;
+  s->mem = g->mem;
+  s->on_host = g->opts.device == PF_DEVICE_CPU;
   s->loss = *loss;
   s->pending_lambda = loss->lambda;
+  s->n_input = x->numel;
+  s->n_output = y->numel;
   size_t ws = pf_loss_workspace_floats (loss);
-  s->loss_ws = ws ? g_new (float, ws) : NULL;
-  s->target = g_new0 (float, y->numel);
+  if (ws && !(s->loss_ws = s->mem->alloc (ws * sizeof (float), error)))
+    goto fail;
+  if (s->on_host)
+    {
+      s->host_input = x->data;
+      s->host_output = y->data;
+      s->host_target = g_new0 (float, y->numel);
+      s->dev_target = s->host_target;
+    }
+  else
+    {
+      s->host_input = g_new0 (float, x->numel);
+      s->host_output = g_new0 (float, y->numel);
+      s->host_target = g_new0 (float, y->numel);
+      if (!(s->dev_target = s->mem->alloc (y->numel * sizeof (float), error)))
+        goto fail;
+    }
   pf_adam_config_init (&s->adam, lr);
   return s;
+
+fail:
+  g_prefix_error (error, "%s: ", g->model_name);
+  pf_train_step_free (s);
+  return NULL;
 }
 
 void
@@ -58,27 +85,29 @@ pf_train_step_free (PfTrainStep *s)
 {
   if (!s)
     return;
-  g_free (s->loss_ws);
-  g_free (s->target);
+  if (s->loss_ws)
+    s->mem->free (s->loss_ws);
+  if (!s->on_host)
+    {
+      g_free (s->host_input);
+      g_free (s->host_output);
+      if (s->dev_target)
+        s->mem->free (s->dev_target);
+    }
+  g_free (s->host_target);
   g_free (s);
 }
 
-float *
-pf_train_step_input (PfTrainStep *s)
-{
-  return pf_graph_tensor (s->g, pf_graph_input_id (s->g))->data;
-}
-
-float *
-pf_train_step_target (PfTrainStep *s)
-{
-  return s->target;
-}
+float *pf_train_step_input (PfTrainStep *s) { return s->host_input; }
+float *pf_train_step_target (PfTrainStep *s) { return s->host_target; }
 
 const float *
 pf_train_step_output (PfTrainStep *s)
 {
-  return pf_graph_tensor (s->g, pf_graph_output_id (s->g))->data;
+  if (!s->on_host)
+    s->mem->download (s->host_output, pf_graph_tensor (s->g, pf_graph_output_id (s->g))->data,
+                      s->n_output * sizeof (float));
+  return s->host_output;
 }
 
 static gboolean
@@ -88,43 +117,52 @@ check_finite (PfTrainStep *s, double loss, GError **error)
     return TRUE;
   g_set_error (error, PF_ERROR, PF_ERROR_NUMERIC,
                "%s: the loss is %s at step %" G_GINT64_FORMAT "; training stopped before the update "
-               "(try a lower learning rate)",
+               "(check the data for NaN, or lower the learning rate)",
                s->g->model_name, isnan (loss) ? "NaN" : "infinite", s->t + 1);
   return FALSE;
+}
+
+/* Forward in the given mode and the loss (with its gradient when training). */
+static gboolean
+forward_loss (PfTrainStep *s, bool training, double *loss, PfLossParts *parts, GError **error)
+{
+  PfGraph *g = s->g;
+  s->loss.lambda = s->pending_lambda;
+  if (!s->on_host)
+    {
+      s->mem->upload (pf_graph_tensor (g, pf_graph_input_id (g))->data, s->host_input,
+                      s->n_input * sizeof (float));
+      s->mem->upload (s->dev_target, s->host_target, s->n_output * sizeof (float));
+    }
+  pf_graph_set_training (g, training);
+  pf_graph_forward (g);
+  pf_graph_set_training (g, true);
+  PfTensor *y = pf_graph_tensor (g, pf_graph_output_id (g));
+  double l = NAN;
+  if (!s->mem->loss (&s->loss, y->data, s->dev_target, training ? y->grad : NULL, s->loss_ws, &l,
+                     parts, error))
+    return FALSE;
+  if (loss)
+    *loss = l;
+  return check_finite (s, l, error);
 }
 
 gboolean
 pf_train_step_run (PfTrainStep *s, double *loss, PfLossParts *parts, GError **error)
 {
-  PfGraph *g = s->g;
-  s->loss.lambda = s->pending_lambda;
-  pf_graph_set_training (g, true);
-  pf_graph_forward (g);
-  PfTensor *y = pf_graph_tensor (g, pf_graph_output_id (g));
-  double l = pf_loss_forward_parts (&s->loss, y->data, s->target, y->grad, s->loss_ws, parts);
-  if (loss)
-    *loss = l;
-  if (!check_finite (s, l, error))
+  if (!forward_loss (s, true, loss, parts, error))
     return FALSE;
+  PfGraph *g = s->g;
   pf_graph_backward (g);
   s->t++;
-  pf_adam_step (&s->adam, s->t, g->param_floats, g->param_data, g->param_grad, g->adam_m, g->adam_v);
+  s->mem->adam (&s->adam, s->t, g->param_floats, g->param_data, g->param_grad, g->adam_m, g->adam_v);
   return TRUE;
 }
 
 gboolean
 pf_train_step_eval (PfTrainStep *s, double *loss, PfLossParts *parts, GError **error)
 {
-  PfGraph *g = s->g;
-  s->loss.lambda = s->pending_lambda;
-  pf_graph_set_training (g, false);
-  pf_graph_forward (g);
-  pf_graph_set_training (g, true);
-  PfTensor *y = pf_graph_tensor (g, pf_graph_output_id (g));
-  double l = pf_loss_forward_parts (&s->loss, y->data, s->target, NULL, s->loss_ws, parts);
-  if (loss)
-    *loss = l;
-  return check_finite (s, l, error);
+  return forward_loss (s, false, loss, parts, error);
 }
 
 void pf_train_step_set_lr (PfTrainStep *s, double lr) { s->adam.lr = lr; }

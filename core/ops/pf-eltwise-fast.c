@@ -61,7 +61,7 @@ pf_relu_forward_fast (size_t n, const float *x, float *y)
 {
 #pragma omp parallel for simd schedule(static) num_threads(nthreads_for (n))
   for (size_t i = 0; i < n; i++)
-    y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    y[i] = x[i] < 0.0f ? 0.0f : x[i]; /* NaN passes through, as in PyTorch */
 }
 
 void

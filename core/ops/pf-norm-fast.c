@@ -35,7 +35,7 @@ affine_channel (const PfBatchNormDesc *d, int c, bool relu, const float *x, floa
           for (int i = 0; i < d->hw; i++)
             {
               const float v = p[i] * scale + shift;
-              q[i] = v > 0.0f ? v : 0.0f;
+              q[i] = v < 0.0f ? 0.0f : v; /* NaN passes through */
             }
         }
       else
