@@ -38,7 +38,14 @@ __global__ static void
 relu_forward_kernel (size_t n, const float *x, float *y)
 {
   GRID_STRIDE (i, n)
-    y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    y[i] = x[i] < 0.0f ? 0.0f : x[i]; /* NaN passes through, as in PyTorch and the CPU ops */
+}
+
+__global__ static void
+relu_mask_kernel (size_t n, const float *y, float *dy)
+{
+  GRID_STRIDE (i, n)
+    dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
 __global__ static void
@@ -97,6 +104,13 @@ pf_cuda_relu_backward (PfCudaContext *ctx, size_t n, const float *y, const float
 {
   if (dx)
     LAUNCH (relu_backward_kernel, n, y, dy, dx);
+  return TRUE;
+}
+
+gboolean
+pf_cuda_relu_mask (PfCudaContext *ctx, size_t n, const float *y, float *dy, GError **error)
+{
+  LAUNCH (relu_mask_kernel, n, y, dy);
   return TRUE;
 }
 

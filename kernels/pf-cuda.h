@@ -114,6 +114,10 @@ gboolean pf_cuda_relu_forward (PfCudaContext *ctx, size_t n, const float *x, flo
 /* dx += dy where y > 0 (y is the forward output, as in pf_relu_backward_ref) */
 gboolean pf_cuda_relu_backward (PfCudaContext *ctx, size_t n, const float *y, const float *dy,
                                 float *dx, GError **error);
+/* dy = (y > 0) ? dy : 0 in place: the gradient of a ReLU fused into the op that produced y
+ * (applied before that op's own backward) */
+gboolean pf_cuda_relu_mask (PfCudaContext *ctx, size_t n, const float *y, float *dy,
+                            GError **error);
 gboolean pf_cuda_sigmoid_forward (PfCudaContext *ctx, size_t n, const float *x, float *y, GError **error);
 /* dx += dy * y * (1 - y) */
 gboolean pf_cuda_sigmoid_backward (PfCudaContext *ctx, size_t n, const float *y, const float *dy,

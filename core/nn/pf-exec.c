@@ -5,7 +5,7 @@
  * Nothing is allocated by forward or backward. */
 #include "pf-graph-private.h"
 #include "pf-error.h"
-#include "pf-rng.h"
+#include "pf-init.h"
 #include <math.h>
 #include <string.h>
 
@@ -55,16 +55,8 @@ fuse_relus (PfGraph *g)
   g_free (producer);
 }
 
-static float
-init_value (uint64_t seed, int tensor_id, size_t i, float bound)
-{
-  philox4x32_ctr_t r = pf_rng_block (seed, PF_RNG_STREAM_INIT, (uint32_t) tensor_id,
-                                     (uint32_t) (i / 4), (uint32_t) ((uint64_t) i >> 34));
-  float u = pf_rng_u01 (r.v[i % 4]);
-  return (2.0f * u - 1.0f) * bound;
-}
-
-/* PyTorch's default initialisation in distribution, reproducible from the seed. */
+/* PyTorch's default initialisation in distribution, reproducible from the seed (pf-init.c);
+ * the tensor id is the Philox stream index, so adding a layer changes no earlier weight. */
 static void
 init_tensor (PfGraph *g, int id, float *host)
 {
@@ -73,18 +65,13 @@ init_tensor (PfGraph *g, int id, float *host)
     {
     case PF_PARAM_INIT_KAIMING:
     case PF_PARAM_INIT_BIAS:
-      {
-        float bound = t->init_fan_in > 0 ? 1.0f / sqrtf ((float) t->init_fan_in) : 0.0f;
-        for (size_t i = 0; i < t->numel; i++)
-          host[i] = init_value (g->opts.seed, id, i, bound);
-        break;
-      }
+      pf_init_uniform (g->opts.seed, (uint32_t) id, pf_init_default_bound (t->init_fan_in), t->numel, host);
+      break;
     case PF_PARAM_INIT_ONES:
-      for (size_t i = 0; i < t->numel; i++)
-        host[i] = 1.0f;
+      pf_init_fill (t->numel, 1.0f, host);
       break;
     case PF_PARAM_INIT_ZEROS:
-      memset (host, 0, t->numel * sizeof (float));
+      pf_init_fill (t->numel, 0.0f, host);
       break;
     }
 }

@@ -1,0 +1,376 @@
+/* pf-backend-cuda.c — PF_DEVICE_CUDA for the graph executor: a PfBackend over the plain C API
+ * of pf-cuda.h (cuDNN conv plans made in prepare, own BN kernels, cuBLAS linear, elementwise
+ * kernels) and a PfMemory whose loss and Adam run on the device, so a training step only
+ * copies the input, the target and one loss value.
+ *
+ * The layout mirrors pf-backend-cpu.c: forward overwrites, backward accumulates, a fused ReLU
+ * runs in place after the op and masks dy before the op's backward. Everything is queued on
+ * the context's one stream, so the order of the host calls is the order on the device.
+ *
+ * The PfBackend/PfMemory callbacks that return void keep the first error in `pending` (under
+ * a lock: training runs on a worker thread); the device loss reports it before computing
+ * anything, and pf_backend_cuda_take_error hands it out after work that ends without a loss. */
+#include <math.h>
+#include <string.h>
+#include "pf-backend-cuda.h"
+#include "pf-backend.h"
+#include "pf-error.h"
+
+static GMutex state_lock;
+static PfCudaContext *cuda_ctx; /* process-wide; lives until exit (plans borrow it) */
+static float *dev_loss;         /* the loss value, written on the device */
+static GError *pending;         /* first error raised where the callback cannot return it */
+static gboolean registered;
+
+/* The context, created on first use. */
+static PfCudaContext *
+get_context (GError **error)
+{
+  g_mutex_lock (&state_lock);
+  if (!cuda_ctx)
+    {
+      char *why = NULL;
+      if (!pf_cuda_available (&why))
+        {
+          g_set_error (error, PF_CUDA_ERROR, PF_CUDA_ERROR_NO_DEVICE,
+                       "no usable GPU for the CUDA backend: %s", why);
+          g_free (why);
+        }
+      else if ((cuda_ctx = pf_cuda_context_new (0, error)))
+        {
+          dev_loss = pf_cuda_malloc (cuda_ctx, sizeof (float), error);
+          if (!dev_loss)
+            g_clear_pointer (&cuda_ctx, pf_cuda_context_free);
+        }
+    }
+  PfCudaContext *ctx = cuda_ctx;
+  g_mutex_unlock (&state_lock);
+  return ctx;
+}
+
+/* Keeps e (taking it) when no earlier error is pending; what follows a failure is noise. */
+static void
+record (GError *e)
+{
+  g_mutex_lock (&state_lock);
+  if (!pending)
+    pending = e;
+  else
+    g_error_free (e);
+  g_mutex_unlock (&state_lock);
+}
+
+static gboolean
+take_pending (GError **error)
+{
+  g_mutex_lock (&state_lock);
+  GError *e = g_steal_pointer (&pending);
+  g_mutex_unlock (&state_lock);
+  if (!e)
+    return TRUE;
+  g_propagate_error (error, e);
+  return FALSE;
+}
+
+/* ---- memory ------------------------------------------------------------------------------ */
+static void *
+cuda_alloc (size_t bytes, GError **error)
+{
+  PfCudaContext *ctx = get_context (error);
+  return ctx ? pf_cuda_malloc (ctx, bytes, error) : NULL;
+}
+
+static void
+cuda_free (void *p)
+{
+  pf_cuda_free (cuda_ctx, p);
+}
+
+static void
+cuda_zero (void *p, size_t bytes)
+{
+  GError *e = NULL;
+  if (!pf_cuda_memset (cuda_ctx, p, 0, bytes, &e))
+    record (e);
+}
+
+static void
+cuda_upload (void *dst, const void *src, size_t bytes)
+{
+  GError *e = NULL;
+  if (!pf_cuda_copy_to_device (cuda_ctx, dst, src, bytes, &e))
+    record (e);
+}
+
+static void
+cuda_download (void *dst, const void *src, size_t bytes)
+{
+  GError *e = NULL;
+  if (!pf_cuda_copy_to_host (cuda_ctx, dst, src, bytes, &e))
+    {
+      /* NaN instead of stale values, in case the caller looks before taking the error */
+      float *f = dst;
+      for (size_t i = 0; i < bytes / sizeof (float); i++)
+        f[i] = NAN;
+      record (e);
+    }
+}
+
+static gboolean
+cuda_loss (const PfLossDesc *d, const float *pred, const float *target, float *dpred, float *ws,
+           double *value, PfLossParts *parts, GError **error)
+{
+  /* a failed forward would make this loss meaningless: report that first */
+  if (!take_pending (error))
+    return FALSE;
+  PfCudaContext *ctx = cuda_ctx;
+  size_t image = (size_t) d->h * d->w;
+  gboolean ok;
+  switch (d->kind)
+    {
+    case PF_LOSS_MSE:
+      ok = pf_cuda_mse_loss (ctx, (size_t) d->n * image, pred, target, 1.0f, dev_loss, dpred, error);
+      break;
+    case PF_LOSS_WMSE:
+      if (d->paper_compat)
+        {
+          g_set_error (error, PF_ERROR, PF_ERROR_UNSUPPORTED,
+                       "the published (per-column) WMSE has no CUDA kernel; train it on the CPU");
+          return FALSE;
+        }
+      ok = pf_cuda_wmse_loss (ctx, d->n, image, pred, target, 1.0f, dev_loss, dpred, error);
+      break;
+    case PF_LOSS_SSIM:
+    case PF_LOSS_MIX:
+    default:
+      g_set_error (error, PF_ERROR, PF_ERROR_UNSUPPORTED,
+                   "the %s loss cannot run on the GPU: the GPU SSIM kernel is not written yet "
+                   "(use mse or wmse with CUDA, or train on the CPU)", pf_loss_kind_name (d->kind));
+      return FALSE;
+    }
+  float v = NAN;
+  /* the copy waits for the stream, so errors of the kernels queued so far surface here */
+  if (!ok || !pf_cuda_copy_to_host (ctx, &v, dev_loss, sizeof v, error))
+    {
+      g_prefix_error (error, "%s loss on the GPU: ", pf_loss_kind_name (d->kind));
+      return FALSE;
+    }
+  /* the device reduces in double and stores a float: 1e-7 relative, far under any tolerance */
+  *value = v;
+  if (parts)
+    {
+      PfLossParts r = { v, NAN, NAN, NAN };
+      if (d->kind == PF_LOSS_MSE)
+        r.mse = v;
+      else
+        r.wmse = v;
+      *parts = r;
+    }
+  return TRUE;
+}
+
+static void
+cuda_adam (const PfAdamConfig *c, int64_t t, size_t n, float *param, const float *grad, float *m,
+           float *v)
+{
+  GError *e = NULL;
+  if (!pf_cuda_adam_step (cuda_ctx, c, t, n, param, grad, m, v, &e))
+    {
+      g_prefix_error (&e, "Adam step %" G_GINT64_FORMAT ": ", (gint64) t);
+      record (e);
+    }
+}
+
+static const PfMemory pf_memory_cuda = {
+  .name = "cuda",
+  .alloc = cuda_alloc,
+  .free = cuda_free,
+  .zero = cuda_zero,
+  .upload = cuda_upload,
+  .download = cuda_download,
+  .loss = cuda_loss,
+  .adam = cuda_adam,
+};
+
+/* ---- backend ------------------------------------------------------------------------------- */
+static bool
+cuda_supports (const PfBackend *be, PfGraph *g, const PfNode *n)
+{
+  switch (n->op)
+    {
+    case PF_OP_CONV2D:
+    case PF_OP_BATCHNORM:
+    case PF_OP_RELU:
+    case PF_OP_SIGMOID:
+    case PF_OP_ADD:
+    case PF_OP_LINEAR:
+      return true;
+    default:
+      return false;
+    }
+}
+
+static gboolean
+cuda_prepare (const PfBackend *be, PfGraph *g, PfNode *n, GError **error)
+{
+  if (n->op != PF_OP_CONV2D)
+    return TRUE;
+  PfCudaContext *ctx = get_context (error);
+  if (!ctx)
+    return FALSE;
+  n->plan = pf_cuda_conv2d_plan_new (ctx, &n->d.conv2d, error);
+  return n->plan != NULL;
+}
+
+static void
+cuda_release (const PfBackend *be, PfNode *n)
+{
+  if (n->op == PF_OP_CONV2D && n->plan)
+    pf_cuda_conv2d_plan_free (n->plan);
+  n->plan = NULL;
+}
+
+static void
+record_node (const PfNode *n, const char *pass, GError *e)
+{
+  g_prefix_error (&e, "layer '%s' (%s) %s: ", n->name, pf_op_name (n->op), pass);
+  record (e);
+}
+
+static void
+cuda_forward (const PfBackend *be, PfGraph *g, PfNode *n, bool training)
+{
+  PfCudaContext *ctx = cuda_ctx;
+  PfTensor *y = pf_node_out (g, n);
+  const float *x = pf_node_in (g, n, 0)->data;
+  GError *e = NULL;
+  gboolean ok = FALSE;
+  switch (n->op)
+    {
+    case PF_OP_CONV2D:
+      ok = pf_cuda_conv2d_forward (n->plan, x, pf_t_data (g, n->w), pf_t_data (g, n->b), y->data, &e);
+      break;
+    case PF_OP_BATCHNORM:
+      if (training)
+        ok = pf_cuda_batchnorm_forward_train (ctx, &n->d.bn, x, pf_t_data (g, n->w),
+                                              pf_t_data (g, n->b), y->data, pf_t_data (g, n->buf[0]),
+                                              pf_t_data (g, n->buf[1]), pf_t_data (g, n->saved[0]),
+                                              pf_t_data (g, n->saved[1]), &e);
+      else
+        ok = pf_cuda_batchnorm_forward_infer (ctx, &n->d.bn, x, pf_t_data (g, n->w),
+                                              pf_t_data (g, n->b), pf_t_data (g, n->buf[0]),
+                                              pf_t_data (g, n->buf[1]), y->data, &e);
+      break;
+    case PF_OP_RELU:
+      ok = pf_cuda_relu_forward (ctx, y->numel, x, y->data, &e);
+      break;
+    case PF_OP_SIGMOID:
+      ok = pf_cuda_sigmoid_forward (ctx, y->numel, x, y->data, &e);
+      break;
+    case PF_OP_ADD:
+      ok = pf_cuda_add_forward (ctx, y->numel, x, pf_node_in (g, n, 1)->data, y->data, &e);
+      break;
+    case PF_OP_LINEAR:
+      ok = pf_cuda_linear_forward (ctx, n->d.linear.m, n->d.linear.in, n->d.linear.out, x,
+                                   pf_t_data (g, n->w), pf_t_data (g, n->b), y->data, &e);
+      break;
+    default:
+      g_assert_not_reached (); /* cuda_supports said no */
+    }
+  if (ok && n->relu_after)
+    ok = pf_cuda_relu_forward (ctx, y->numel, y->data, y->data, &e);
+  if (!ok)
+    record_node (n, "forward", e);
+}
+
+static void
+cuda_backward (const PfBackend *be, PfGraph *g, PfNode *n)
+{
+  PfCudaContext *ctx = cuda_ctx;
+  PfTensor *y = pf_node_out (g, n);
+  PfTensor *tx = pf_node_in (g, n, 0);
+  const float *x = tx->data;
+  float *dx = tx->grad, *dy = y->grad;
+  GError *e = NULL;
+  gboolean ok = TRUE;
+  if (n->relu_after)
+    ok = pf_cuda_relu_mask (ctx, y->numel, y->data, dy, &e);
+  if (ok)
+    switch (n->op)
+      {
+      case PF_OP_CONV2D:
+        ok = pf_cuda_conv2d_backward (n->plan, x, pf_t_data (g, n->w), dy, dx, pf_t_grad (g, n->w),
+                                      pf_t_grad (g, n->b), &e);
+        break;
+      case PF_OP_BATCHNORM:
+        ok = pf_cuda_batchnorm_backward (ctx, &n->d.bn, x, pf_t_data (g, n->w),
+                                         pf_t_data (g, n->saved[0]), pf_t_data (g, n->saved[1]), dy,
+                                         dx, pf_t_grad (g, n->w), pf_t_grad (g, n->b), &e);
+        break;
+      case PF_OP_RELU:
+        ok = pf_cuda_relu_backward (ctx, y->numel, y->data, dy, dx, &e);
+        break;
+      case PF_OP_SIGMOID:
+        ok = pf_cuda_sigmoid_backward (ctx, y->numel, y->data, dy, dx, &e);
+        break;
+      case PF_OP_ADD:
+        ok = pf_cuda_add_backward (ctx, y->numel, dy, dx, pf_node_in (g, n, 1)->grad, &e);
+        break;
+      case PF_OP_LINEAR:
+        ok = pf_cuda_linear_backward (ctx, n->d.linear.m, n->d.linear.in, n->d.linear.out, x,
+                                      pf_t_data (g, n->w), dy, dx, pf_t_grad (g, n->w),
+                                      pf_t_grad (g, n->b), &e);
+        break;
+      default:
+        g_assert_not_reached ();
+      }
+  if (!ok)
+    record_node (n, "backward", e);
+}
+
+static const PfBackend pf_backend_cuda = {
+  .name = "cuda",
+  .device = PF_DEVICE_CUDA,
+  .supports = cuda_supports,
+  .prepare = cuda_prepare,
+  .forward = cuda_forward,
+  .backward = cuda_backward,
+  .release = cuda_release,
+};
+
+static const PfBackend *const cuda_list[] = { &pf_backend_cuda, NULL };
+
+/* ---- public ------------------------------------------------------------------------------ */
+gboolean
+pf_backend_cuda_register (GError **error)
+{
+  if (!get_context (error))
+    return FALSE;
+  g_mutex_lock (&state_lock);
+  if (!registered)
+    pf_backend_register (PF_DEVICE_CUDA, cuda_list, &pf_memory_cuda);
+  registered = TRUE;
+  g_mutex_unlock (&state_lock);
+  return TRUE;
+}
+
+gboolean
+pf_backend_cuda_take_error (GError **error)
+{
+  PfCudaContext *ctx = pf_backend_cuda_context ();
+  if (!ctx)
+    return TRUE;
+  GError *e = NULL;
+  if (!pf_cuda_synchronize (ctx, &e))
+    record (e);
+  return take_pending (error);
+}
+
+PfCudaContext *
+pf_backend_cuda_context (void)
+{
+  g_mutex_lock (&state_lock);
+  PfCudaContext *ctx = cuda_ctx;
+  g_mutex_unlock (&state_lock);
+  return ctx;
+}
