@@ -92,7 +92,7 @@ pflow_cmd_bench_train (int argc, char **argv)
 {
   char *model = NULL, *backend = NULL;
   gint scale = 1, batch = 0, steps = 10, warmup = 2, threads = 0, size = 56;
-  gboolean json = FALSE, no_torch = FALSE, reference = FALSE;
+  gboolean json = FALSE, no_torch = FALSE, reference = FALSE, profile = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_STRING, &model, N_("Model name (see pflow models; default cnn)"), "NAME" },
     { "scale", 's', 0, G_OPTION_ARG_INT, &scale, N_("Model scale 1-5 (default 1)"), "K" },
@@ -103,6 +103,7 @@ pflow_cmd_bench_train (int argc, char **argv)
     { "threads", 'j', 0, G_OPTION_ARG_INT, &threads, N_("CPU threads for both (default: all cores)"), "T" },
     { "reference", 0, 0, G_OPTION_ARG_NONE, &reference, N_("Time the plain reference ops instead"), NULL },
     { "no-torch", 0, 0, G_OPTION_ARG_NONE, &no_torch, N_("Skip the PyTorch peer"), NULL },
+    { "profile", 0, 0, G_OPTION_ARG_NONE, &profile, N_("Print the time of every layer (training steps)"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print a JSON object as the last line"), NULL },
     { NULL }
   };
@@ -172,6 +173,8 @@ pflow_cmd_bench_train (int argc, char **argv)
   fill_sparse (pf_train_step_target (st), (size_t) batch * size * size, 2);
 
   double *t_train = g_new (double, steps), *t_infer = g_new (double, steps);
+  if (profile)
+    pf_graph_set_profiling (g, true);
   for (int i = 0; i < warmup + steps && status == 0; i++)
     {
       if (g_atomic_int_get (&pflow_cancel_flag))
@@ -188,6 +191,12 @@ pflow_cmd_bench_train (int argc, char **argv)
         t_train[i - warmup] = (g_get_monotonic_time () - t0) / 1e6;
     }
   PfGraph *gg = pf_train_step_graph (st);
+  if (profile)
+    {
+      printf ("per-layer time over %d training steps:\n", warmup + steps);
+      pf_graph_print_profile (gg, stdout);
+      pf_graph_set_profiling (gg, false);
+    }
   pf_graph_set_training (gg, false);
   for (int i = 0; i < warmup + steps && status == 0; i++)
     {

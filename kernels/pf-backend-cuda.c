@@ -52,6 +52,8 @@ get_context (GError **error)
 static void
 record (GError *e)
 {
+  if (!e) /* every pf_cuda_* failure sets one; never let a failure pass unseen */
+    e = g_error_new_literal (PF_CUDA_ERROR, PF_CUDA_ERROR_RUNTIME, "a CUDA call failed without a message");
   g_mutex_lock (&state_lock);
   if (!pending)
     pending = e;

@@ -10,7 +10,7 @@ PKGS=(
   # build
   build-essential meson ninja-build pkg-config gettext
   # core libraries
-  libglib2.0-dev libhdf5-dev libtiff-dev libgsl-dev libdeflate-dev zlib1g-dev
+  libglib2.0-dev libhdf5-dev libtiff-dev libgsl-dev libdeflate-dev libisal-dev zlib1g-dev
   libdnnl-dev libopenblas-dev librandom123-dev
   libfastjet-dev fastjet-examples
   # workbench

@@ -4,8 +4,8 @@
  * The scale-1 CNN is built twice from one seed (the initial weights are drawn on the host, so
  * both start bit-identical), fed the same random sparse batch, and run through inference and
  * three Adam steps: the losses agree within 1e-4 relative, the inference output at the start
- * within 1e-4, the trained weights, BN statistics and output within 1e-3 (except the tensors
- * whose exact gradient is zero, pf_test_noise_tensors). Without a GPU every test that needs one
+ * and after training within 1e-4, the trained weights and BN statistics within 1e-3 (except
+ * the tensors whose exact gradient is zero, pf_test_noise_tensors). Without a GPU every test that needs one
  * skips and says why; /cuda-graph/register checks the no-GPU path, which runs anywhere. */
 #include <glib.h>
 #include <math.h>
@@ -206,14 +206,28 @@ test_train (gconstpointer data)
   g_assert_cmpint (pf_train_step_count (sg), ==, STEPS);
   compare_state (cpu, gpu, 1e-3);
 
-  /* inference with the trained weights and running statistics */
+  /* Inference with the trained weights and running statistics. The zero-gradient tensors
+   * hold different rounding noise on each side and the output sees (conv bias - running
+   * mean) of the first BN layers, so the CPU's values are copied over first: what is left to
+   * differ are the ops. */
+  GHashTable *noise = pf_test_noise_tensors (cpu);
+  GHashTableIter it;
+  gpointer key;
+  g_hash_table_iter_init (&it, noise);
+  while (g_hash_table_iter_next (&it, &key, NULL))
+    {
+      PfTensor *tc = pf_graph_tensor (cpu, GPOINTER_TO_INT (key));
+      pf_memory_for (PF_DEVICE_CUDA)->upload (pf_graph_tensor (gpu, GPOINTER_TO_INT (key))->data,
+                                              tc->data, tc->numel * sizeof (float));
+    }
+  g_hash_table_unref (noise);
   pf_graph_set_training (cpu, false);
   pf_graph_set_training (gpu, false);
   pf_graph_forward (cpu);
   pf_graph_forward (gpu);
   PfTensor *yc = pf_graph_tensor (cpu, pf_graph_output_id (cpu));
   float *yg = download (pf_graph_tensor (gpu, pf_graph_output_id (gpu)));
-  pf_assert_close ("trained inference output", yg, yc->data, yc->numel, 1e-3);
+  pf_assert_close ("trained inference output", yg, yc->data, yc->numel, 1e-4);
   g_free (yg);
   pf_train_step_free (sc);
   pf_train_step_free (sg);

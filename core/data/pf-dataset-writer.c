@@ -1,17 +1,22 @@
 /* pf-dataset-writer.c — the streaming dataset writer (see pf-dataset.h).
  *
  * Speed: HDF5's own deflate filter runs zlib on one core. We deflate whole chunks ourselves
- * with libdeflate (several times faster than zlib at the same ratio) on every core, after the
- * byte shuffle when asked, then hand the finished chunks to H5Dwrite_chunk, serially since
- * HDF5 is not thread-safe. libdeflate_zlib_compress writes the zlib stream HDF5's deflate
- * filter decodes, and the pipeline declared on the dataset is the standard one ([shuffle,]
- * deflate), so any reader copes. */
+ * on every core, after the byte shuffle when asked, then hand the finished chunks to
+ * H5Dwrite_chunk, serially since HDF5 is not thread-safe. Level 1 uses ISA-L's igzip (level 1,
+ * ~2.4x libdeflate level 1's speed for 3% less ratio), levels 2-9 libdeflate at the same level
+ * (several times faster than zlib at the same ratio); see PF_DATASET_DEFAULT_LEVEL. Both write
+ * a plain zlib stream (isal_deflate_stateless with IGZIP_ZLIB, libdeflate_zlib_compress),
+ * exactly what HDF5's deflate filter decodes, and the pipeline declared on the dataset is the
+ * standard one ([shuffle,] deflate), so any reader copes. Compressor state (libdeflate
+ * compressors, or ISA-L streams with their level buffers) is allocated once per writer and
+ * thread, never per chunk. */
 #include "pf-dataset.h"
 #include "pf-error.h"
 #include "pf-h5-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 #include <math.h>
 #include <string.h>
@@ -20,6 +25,31 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+
+/* ISA-L level used for each of our levels 0..9, or -1 for libdeflate at that level (level 0
+ * writes no filter at all). Measured single-core on 2,000 simulated events, no shuffle:
+ * ISA-L 0 596 MB/s ratio 2.73, ISA-L 1 531 MB/s 3.13, ISA-L 2 498 MB/s 3.14, ISA-L 3 259 MB/s
+ * 3.08; libdeflate 1 224 MB/s 3.24, 2 185 MB/s 3.25, 6 118 MB/s 3.31. ISA-L 1 is the fast
+ * point; ISA-L 0 buys 12% speed for 13% larger files, ISA-L 2 is ISA-L 1 again, ISA-L 3 is
+ * slower than libdeflate 1 and compresses less, so none of them gets a level. */
+static const int isal_level_of[10] = { -1, 1, -1, -1, -1, -1, -1, -1, -1, -1 };
+
+/* Level buffer ISA-L asks for at each of its levels (none at 0). */
+static uint32_t
+isal_level_buf_size (int isal_level)
+{
+  switch (isal_level)
+    {
+    case 1:
+      return ISAL_DEF_LVL1_DEFAULT;
+    case 2:
+      return ISAL_DEF_LVL2_DEFAULT;
+    case 3:
+      return ISAL_DEF_LVL3_DEFAULT;
+    default:
+      return 0;
+    }
+}
 
 typedef struct {
   int ch;
@@ -39,7 +69,11 @@ struct _PfDatasetWriter {
   int64_t n_chunks;  /* full chunks on disk */
   float *pending;    /* [n_channels][chunk_events][S*S]: the chunk being filled */
   int pending_n;
-  struct libdeflate_compressor **comp; /* one per thread */
+  int isal_level;                      /* ISA-L level, or -1: libdeflate (level > 0) */
+  struct libdeflate_compressor **comp; /* one per thread (libdeflate levels) */
+  struct isal_zstream **zs;            /* one per thread (ISA-L levels) */
+  uint8_t **level_buf;                 /* ISA-L level buffer per thread */
+  uint32_t level_buf_size;
   uint8_t **scratch;                   /* one shuffle buffer per thread */
   ChunkJob *jobs;
   uint8_t **out;
@@ -66,11 +100,17 @@ writer_free (PfDatasetWriter *w)
   for (int t = 0; w->comp && t < w->n_threads; t++)
     if (w->comp[t])
       libdeflate_free_compressor (w->comp[t]);
+  for (int t = 0; w->zs && t < w->n_threads; t++)
+    g_free (w->zs[t]);
+  for (int t = 0; w->level_buf && t < w->n_threads; t++)
+    g_free (w->level_buf[t]);
   for (int t = 0; w->scratch && t < w->n_threads; t++)
     g_free (w->scratch[t]);
   for (int j = 0; w->out && j < w->batch_cap; j++)
     g_free (w->out[j]);
   g_free (w->comp);
+  g_free (w->zs);
+  g_free (w->level_buf);
   g_free (w->scratch);
   g_free (w->out);
   g_free (w->out_size);
@@ -232,6 +272,7 @@ pf_dataset_writer_new_full (const char *path, const PfSimParams *params,
   w->n_channels = o->n_channels;
   w->S = o->image_size;
   w->level = o->compression_level;
+  w->isal_level = isal_level_of[w->level];
   w->shuffle = o->shuffle && w->level > 0;
   w->chunk_events = C;
   w->chunk_floats = (size_t) C * w->S * w->S;
@@ -314,15 +355,35 @@ pf_dataset_writer_new_full (const char *path, const PfSimParams *params,
   w->jobs = g_new (ChunkJob, w->batch_cap);
   if (w->level > 0)
     {
-      w->comp = g_new0 (struct libdeflate_compressor *, w->n_threads);
+      const size_t bytes = w->chunk_floats * sizeof (float);
       w->scratch = g_new0 (uint8_t *, w->n_threads);
+      if (w->isal_level >= 0)
+        {
+          w->zs = g_new0 (struct isal_zstream *, w->n_threads);
+          w->level_buf = g_new0 (uint8_t *, w->n_threads);
+          w->level_buf_size = isal_level_buf_size (w->isal_level);
+        }
+      else
+        w->comp = g_new0 (struct libdeflate_compressor *, w->n_threads);
       for (int t = 0; t < w->n_threads; t++)
         {
-          w->comp[t] = libdeflate_alloc_compressor (w->level);
+          if (w->isal_level >= 0)
+            {
+              w->zs[t] = g_new0 (struct isal_zstream, 1);
+              if (w->level_buf_size > 0)
+                w->level_buf[t] = g_malloc (w->level_buf_size);
+            }
+          else
+            w->comp[t] = libdeflate_alloc_compressor (w->level);
           if (w->shuffle)
-            w->scratch[t] = g_malloc (w->chunk_floats * sizeof (float));
+            w->scratch[t] = g_malloc (bytes);
         }
-      w->out_cap = libdeflate_zlib_compress_bound (w->comp[0], w->chunk_floats * sizeof (float));
+      /* isal_deflate_stateless falls back to stored blocks when data does not compress: the
+       * input plus a 5-byte header per 64 KiB block and the zlib header and trailer. Both
+       * bounds stay far below 4 GiB (chunks are at most 256 MiB), as ISA-L's 32-bit avail_out
+       * needs. */
+      w->out_cap = w->isal_level >= 0 ? bytes + 5 * (bytes / 65535 + 1) + 1024
+                                       : libdeflate_zlib_compress_bound (w->comp[0], bytes);
       w->out = g_new0 (uint8_t *, w->batch_cap);
       w->out_size = g_new0 (size_t, w->batch_cap);
       for (int j = 0; j < w->batch_cap; j++)
@@ -374,6 +435,29 @@ non_finite_error (PfDatasetWriter *w, int ch, int64_t event, size_t pixel, float
   return FALSE;
 }
 
+/* One chunk through ISA-L with thread t's stream into `out` (w->out_cap bytes): the size of the
+ * zlib stream, or 0 on failure. The stream is re-initialised per chunk (that only resets
+ * fields); its memory and the level buffer were allocated with the writer. */
+static size_t
+isal_compress (PfDatasetWriter *w, int t, const void *in, size_t n, uint8_t *out)
+{
+  struct isal_zstream *z = w->zs[t];
+  isal_deflate_stateless_init (z);
+  z->level = (uint32_t) w->isal_level;
+  z->level_buf = w->level_buf[t];
+  z->level_buf_size = w->level_buf_size;
+  z->gzip_flag = IGZIP_ZLIB;
+  z->flush = NO_FLUSH;
+  z->end_of_stream = 1;
+  z->next_in = (uint8_t *) (uintptr_t) in;
+  z->avail_in = (uint32_t) n;
+  z->next_out = out;
+  z->avail_out = (uint32_t) w->out_cap;
+  if (isal_deflate_stateless (z) != COMP_OK || z->avail_in != 0)
+    return 0;
+  return z->total_out;
+}
+
 /* Compresses (or checks, at level 0) the batch in parallel, then writes it in order. */
 static gboolean
 write_jobs (PfDatasetWriter *w, int n_jobs, GError **error)
@@ -410,7 +494,10 @@ write_jobs (PfDatasetWriter *w, int n_jobs, GError **error)
           _pf_shuffle4 (job->src, w->scratch[t], w->chunk_floats);
           in = w->scratch[t];
         }
-      w->out_size[j] = libdeflate_zlib_compress (w->comp[t], in, bytes, w->out[j], w->out_cap);
+      if (w->isal_level >= 0)
+        w->out_size[j] = isal_compress (w, t, in, bytes, w->out[j]);
+      else
+        w->out_size[j] = libdeflate_zlib_compress (w->comp[t], in, bytes, w->out[j], w->out_cap);
     }
   if (bad_job >= 0)
     {
@@ -419,6 +506,18 @@ write_jobs (PfDatasetWriter *w, int n_jobs, GError **error)
       return non_finite_error (w, job->ch, job->chunk * w->chunk_events + bad_at / per,
                                bad_at % per, job->src[bad_at], error);
     }
+  for (int j = 0; w->level > 0 && j < n_jobs; j++)
+    if (w->out_size[j] == 0)
+      {
+        g_set_error (error, PF_ERROR, PF_ERROR_IO,
+                     "%s: cannot compress dataset '%s' at event %" G_GINT64_FORMAT
+                     " (%s level %d)", w->path, pf_dataset_channel_name (w->jobs[j].ch),
+                     w->jobs[j].chunk * w->chunk_events,
+                     w->isal_level >= 0 ? "ISA-L" : "libdeflate",
+                     w->isal_level >= 0 ? w->isal_level : w->level);
+        writer_fail (w);
+        return FALSE;
+      }
   for (int j = 0; j < n_jobs; j++)
     {
       const ChunkJob *job = &w->jobs[j];

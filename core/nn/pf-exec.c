@@ -268,7 +268,12 @@ pf_graph_forward (PfGraph *g)
     {
       PfNode *n = _pf_n (g, i);
       if (!n->skip)
-        n->backend->forward (n->backend, g, n, g->training);
+        {
+          gint64 t0 = g->profile ? g_get_monotonic_time () : 0;
+          n->backend->forward (n->backend, g, n, g->training);
+          if (g->profile)
+            g->profile[2 * i] += g_get_monotonic_time () - t0;
+        }
     }
 }
 
@@ -292,7 +297,12 @@ pf_graph_backward (PfGraph *g)
     {
       PfNode *n = _pf_n (g, i);
       if (!n->skip)
-        n->backend->backward (n->backend, g, n);
+        {
+          gint64 t0 = g->profile ? g_get_monotonic_time () : 0;
+          n->backend->backward (n->backend, g, n);
+          if (g->profile)
+            g->profile[2 * i + 1] += g_get_monotonic_time () - t0;
+        }
     }
   g->mem->zero (g->act_grad, MAX (g->act_floats, 1) * sizeof (float));
 }
@@ -318,8 +328,36 @@ pf_graph_arena_bytes (const PfGraph *g)
 }
 
 void
+pf_graph_set_profiling (PfGraph *g, bool on)
+{
+  g_free (g->profile);
+  g->profile = on ? g_new0 (gint64, 2 * g->nodes->len) : NULL;
+}
+
+void
+pf_graph_print_profile (PfGraph *g, FILE *out)
+{
+  if (!g->profile)
+    return;
+  gint64 total = 0;
+  for (guint i = 0; i < 2 * g->nodes->len; i++)
+    total += g->profile[i];
+  fprintf (out, "%-24s %-16s %-9s %10s %10s %6s\n", "layer", "op", "backend", "fwd ms", "bwd ms", "share");
+  for (guint i = 0; i < g->nodes->len; i++)
+    {
+      PfNode *n = _pf_n (g, i);
+      if (n->skip)
+        continue;
+      fprintf (out, "%-24s %-16s %-9s %10.1f %10.1f %5.1f%%\n", n->name, pf_op_name (n->op),
+               n->backend->name, g->profile[2 * i] / 1e3, g->profile[2 * i + 1] / 1e3,
+               total ? 100.0 * (g->profile[2 * i] + g->profile[2 * i + 1]) / total : 0.0);
+    }
+}
+
+void
 pf_graph_free (PfGraph *g)
 {
+  g_free (g->profile);
   if (!g)
     return;
   for (guint i = 0; i < g->nodes->len; i++)

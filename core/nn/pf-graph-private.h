@@ -23,6 +23,7 @@ struct PfGraph {
   float *saved_data;
   size_t act_floats, param_floats, buf_floats, saved_floats;
   uint64_t dropout_step;
+  gint64 *profile;  /* microseconds per node: forward at 2i, backward at 2i+1; NULL = off */
 };
 
 static inline PfTensor *

@@ -11,6 +11,7 @@
 #include <glib.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "pf-ops.h"
 
 G_BEGIN_DECLS
@@ -162,6 +163,10 @@ void pf_graph_forward (PfGraph *g);
  * tensors, or NULL when the caller already wrote output's grad), and runs the backward pass. */
 void pf_graph_backward (PfGraph *g);
 void pf_graph_zero_grad (PfGraph *g);
+
+/* Per-layer timing (accumulated over the passes run while on), for `pflow bench train --profile`. */
+void pf_graph_set_profiling (PfGraph *g, bool on);
+void pf_graph_print_profile (PfGraph *g, FILE *out);
 
 /* Introspection. */
 int pf_graph_n_tensors (const PfGraph *g);
