@@ -10,6 +10,9 @@
 #include "pf-rng.h"
 #include "pf-train-step.h"
 #include <glib/gi18n.h>
+#ifdef PF_HAVE_CUDA
+#include "pf-backend-cuda.h"
+#endif
 #include <stdio.h>
 #include <string.h>
 
@@ -21,7 +24,7 @@ typedef struct {
 /* Runs tests/ref/torch_bench.py; FALSE with *why when PyTorch is not available. */
 static gboolean
 run_torch (const char *model, int scale, int batch, int steps, int threads, const char *device,
-           TorchFigures *out, char **why)
+           const char *loss, TorchFigures *out, char **why)
 {
   const char *py = "/usr/bin/python3";
   char *script = pflow_source_path ("tests/ref/torch_bench.py");
@@ -34,7 +37,8 @@ run_torch (const char *model, int scale, int batch, int steps, int threads, cons
   char *a_scale = g_strdup_printf ("--scale=%d", scale), *a_batch = g_strdup_printf ("--batch=%d", batch);
   char *a_steps = g_strdup_printf ("--steps=%d", steps), *a_thr = g_strdup_printf ("--threads=%d", threads);
   char *a_model = g_strdup_printf ("--model=%s", model), *a_dev = g_strdup_printf ("--device=%s", device);
-  const char *argv[] = { py, script, a_model, a_scale, a_batch, a_steps, a_thr, a_dev, NULL };
+  char *a_loss = g_strdup_printf ("--loss=%s", loss);
+  const char *argv[] = { py, script, a_model, a_scale, a_batch, a_steps, a_thr, a_dev, a_loss, NULL };
   char *sout = NULL, *serr = NULL;
   int status = 0;
   GError *error = NULL;
@@ -73,6 +77,7 @@ run_torch (const char *model, int scale, int batch, int steps, int threads, cons
   g_free (a_thr);
   g_free (a_model);
   g_free (a_dev);
+  g_free (a_loss);
   g_free (script);
   return ok;
 }
@@ -90,7 +95,7 @@ fill_sparse (float *v, size_t n, uint32_t stream)
 int
 pflow_cmd_bench_train (int argc, char **argv)
 {
-  char *model = NULL, *backend = NULL;
+  char *model = NULL, *backend = NULL, *loss_name = NULL;
   gint scale = 1, batch = 0, steps = 10, warmup = 2, threads = 0, size = 56;
   gboolean json = FALSE, no_torch = FALSE, reference = FALSE, profile = FALSE;
   GOptionEntry entries[] = {
@@ -100,6 +105,7 @@ pflow_cmd_bench_train (int argc, char **argv)
     { "steps", 'n', 0, G_OPTION_ARG_INT, &steps, N_("Timed steps (default 10)"), "N" },
     { "warmup", 0, 0, G_OPTION_ARG_INT, &warmup, N_("Untimed warm-up steps (default 2)"), "N" },
     { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu or cuda (default cpu)"), "NAME" },
+    { "loss", 0, 0, G_OPTION_ARG_STRING, &loss_name, N_("mse, wmse, ssim or mix (default mix)"), "NAME" },
     { "threads", 'j', 0, G_OPTION_ARG_INT, &threads, N_("CPU threads for both (default: all cores)"), "T" },
     { "reference", 0, 0, G_OPTION_ARG_NONE, &reference, N_("Time the plain reference ops instead"), NULL },
     { "no-torch", 0, 0, G_OPTION_ARG_NONE, &no_torch, N_("Skip the PyTorch peer"), NULL },
@@ -129,12 +135,28 @@ pflow_cmd_bench_train (int argc, char **argv)
       status = 2;
       goto out;
     }
+  PfLossKind loss_kind = PF_LOSS_MIX;
+  if (loss_name && !pf_loss_kind_parse (loss_name, &loss_kind))
+    {
+      fprintf (stderr, "pflow bench train: unknown loss '%s' (mse, wmse, ssim, mix)\n", loss_name);
+      status = 2;
+      goto out;
+    }
+  PfDevice device = PF_DEVICE_CPU;
   if (!strcmp (bname, "cuda"))
     {
-      fprintf (stderr, "pflow bench train: the CUDA training step is not available in this build yet "
-                       "(kernels/ has the ops; the graph backend for them is the GPU issue's work)\n");
+#ifdef PF_HAVE_CUDA
+      if (!pf_backend_cuda_register (&error))
+        {
+          status = pflow_fail ("bench train", error);
+          goto out;
+        }
+      device = PF_DEVICE_CUDA;
+#else
+      fprintf (stderr, "pflow bench train: this pflow was built without CUDA (-Dcuda=disabled or no toolkit)\n");
       status = 1;
       goto out;
+#endif
     }
   if (steps <= 0 || warmup < 0 || threads < 0)
     {
@@ -155,14 +177,14 @@ pflow_cmd_bench_train (int argc, char **argv)
       status = pflow_fail ("bench train", error);
       goto out;
     }
-  PfPlanOptions opts = { PF_DEVICE_CPU, true, reference, 26 };
+  PfPlanOptions opts = { device, true, reference, 26 };
   if (!pf_graph_plan (g, &opts, &error))
     {
       status = pflow_fail ("bench train", error);
       goto out;
     }
   PfLossDesc ld;
-  pf_loss_desc_init (&ld, PF_LOSS_MIX, batch, size, size);
+  pf_loss_desc_init (&ld, loss_kind, batch, size, size);
   st = pf_train_step_new (g, &ld, 1e-3 * batch / 200.0, &error);
   if (!st)
     {
@@ -219,10 +241,12 @@ pflow_cmd_bench_train (int argc, char **argv)
   /* A training step is ~3 forward passes of work (forward, data and weight gradients). */
   double train_gflops = 3 * flops / train_s / 1e9, infer_gflops = flops / infer_s / 1e9;
 
-  gboolean have_torch = !no_torch && run_torch (mname, scale, batch, steps, nthreads, "cpu", &torch, &why);
+  gboolean have_torch = !no_torch && run_torch (mname, scale, batch, steps, nthreads, bname,
+                                                pf_loss_kind_name (loss_kind), &torch, &why);
 
-  printf ("%s scale %d, batch %d, %zu parameters, backend %s, %d threads\n", mname, scale, batch,
-          pf_graph_n_params (g), reference ? "cpu-ref" : "cpu (oneDNN/OpenBLAS)", nthreads);
+  const char *bdesc = device == PF_DEVICE_CUDA ? "cuda (cuDNN/cuBLAS)" : reference ? "cpu-ref" : "cpu (oneDNN/OpenBLAS)";
+  printf ("%s scale %d, batch %d, %zu parameters, loss %s, backend %s, %d CPU threads\n", mname, scale,
+          batch, pf_graph_n_params (g), pf_loss_kind_name (loss_kind), bdesc, nthreads);
   printf ("  pflow   train %9.1f samples/s (%.1f GFLOP/s)   infer %9.1f samples/s (%.1f GFLOP/s)\n",
           train_sps, train_gflops, infer_sps, infer_gflops);
   if (have_torch)
@@ -239,7 +263,8 @@ pflow_cmd_bench_train (int argc, char **argv)
       printf ("{\"model\": \"%s\", \"scale\": %d, \"batch\": %d, \"params\": %zu, \"backend\": \"%s\", "
               "\"threads\": %d, \"train_samples_per_s\": %.3f, \"infer_samples_per_s\": %.3f, "
               "\"train_gflops\": %.2f, \"infer_gflops\": %.2f, \"forward_flops_per_batch\": %.0f",
-              mname, scale, batch, pf_graph_n_params (g), reference ? "cpu-ref" : "cpu", nthreads, train_sps,
+              mname, scale, batch, pf_graph_n_params (g),
+              device == PF_DEVICE_CUDA ? "cuda" : reference ? "cpu-ref" : "cpu", nthreads, train_sps,
               infer_sps, train_gflops, infer_gflops, flops);
       if (have_torch)
         printf (", \"torch_train_samples_per_s\": %.3f, \"torch_infer_samples_per_s\": %.3f, "
@@ -255,5 +280,6 @@ out:
   pf_graph_free (g);
   g_free (model);
   g_free (backend);
+  g_free (loss_name);
   return status;
 }

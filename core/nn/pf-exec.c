@@ -357,9 +357,9 @@ pf_graph_print_profile (PfGraph *g, FILE *out)
 void
 pf_graph_free (PfGraph *g)
 {
-  g_free (g->profile);
   if (!g)
     return;
+  g_free (g->profile);
   for (guint i = 0; i < g->nodes->len; i++)
     {
       PfNode *n = _pf_n (g, i);

@@ -1,5 +1,5 @@
 """The PyTorch peer of `pflow bench train`: the same architecture (torch_models.py), batch,
-loss (MIX = WMSE + 0.05 (1 - SSIM), DESIGN.md §6) and optimiser (Adam), timed the same way
+loss (MIX = WMSE + 0.05 (1 - SSIM) by default, DESIGN.md §6) and optimiser (Adam), timed the same way
 (median of the timed steps after warm-up). Prints `torch_train_samples_per_s X` and
 `torch_infer_samples_per_s Y`."""
 import argparse
@@ -25,6 +25,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--size", type=int, default=56)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--loss", default="mix", choices=("mse", "wmse", "ssim", "mix"))
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -40,7 +41,7 @@ def main():
 
     def train_step():
         opt.zero_grad()
-        loss = loss_value("mix", "std", model(x), y, 0.05, 1.0)
+        loss = loss_value(args.loss, "std", model(x), y, 0.05, 1.0)
         loss.backward()
         opt.step()
 
