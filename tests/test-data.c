@@ -30,6 +30,23 @@ random_block (GRand *r, int n_channels, int64_t n)
   return b;
 }
 
+/* Finite floats with random bits everywhere else: deflate cannot shrink them, so the
+ * compressors take their stored-block paths (the output bound of ISA-L's stateless mode). */
+static float *
+noise_block (GRand *r, int n_channels, int64_t n)
+{
+  size_t total = (size_t) n_channels * n * PER;
+  float *b = g_new (float, total);
+  for (size_t i = 0; i < total; i++)
+    {
+      uint32_t u = g_rand_int (r);
+      if ((u & 0x7f800000u) == 0x7f800000u)
+        u &= ~0x00800000u; /* exponent all ones would be Inf/NaN */
+      memcpy (&b[i], &u, sizeof u);
+    }
+  return b;
+}
+
 /* Bit-identical, or fail naming the first differing float. */
 static void
 assert_same_floats (const float *got, const float *want, size_t n)
@@ -181,13 +198,17 @@ write_dataset (const char *path, const PfSimParams *params, const PfDatasetWrite
 /* ---- round trips ---- */
 
 static void
-check_roundtrip (int level, gboolean shuffle, int chunk_events, int n_channels)
+check_roundtrip_data (int level, gboolean shuffle, int chunk_events, int n_channels,
+                      gboolean noise)
 {
+  g_test_message ("round trip: level %d%s, chunk %d, %d channels%s", level,
+                  shuffle ? " + shuffle" : "", chunk_events, n_channels,
+                  noise ? ", incompressible" : "");
   char *dir = make_tmp_dir ();
   char *path = g_build_filename (dir, "round.h5", NULL);
   GRand *r = g_rand_new_with_seed (level * 100 + chunk_events + n_channels);
   const int64_t N = 101;
-  float *data = random_block (r, n_channels, N);
+  float *data = noise ? noise_block (r, n_channels, N) : random_block (r, n_channels, N);
   PfSimParams p;
   test_params (&p);
   PfDatasetWriterOptions o;
@@ -246,6 +267,12 @@ check_roundtrip (int level, gboolean shuffle, int chunk_events, int n_channels)
 }
 
 static void
+check_roundtrip (int level, gboolean shuffle, int chunk_events, int n_channels)
+{
+  check_roundtrip_data (level, shuffle, chunk_events, n_channels, FALSE);
+}
+
+static void
 test_roundtrip_default (void)
 {
   check_roundtrip (PF_DATASET_DEFAULT_LEVEL, FALSE, 0, PF_N_CHANNELS);
@@ -267,6 +294,22 @@ static void
 test_roundtrip_chunk1 (void)
 {
   check_roundtrip (1, FALSE, 1, PF_N_CHANNELS);
+}
+
+/* Every level, whichever engine writes it (ISA-L for the fast levels, libdeflate above; see
+ * PF_DATASET_DEFAULT_LEVEL), with and without shuffle, and data deflate cannot shrink. */
+static void
+test_roundtrip_all_levels (void)
+{
+  for (int level = 0; level <= 9; level++)
+    check_roundtrip (level, FALSE, 0, PF_N_CHANNELS);
+  check_roundtrip (1, TRUE, 64, PF_DATASET_MAX_CHANNELS);
+  check_roundtrip (2, TRUE, 5, PF_N_CHANNELS);
+  for (int level = 1; level <= 2; level++)
+    {
+      check_roundtrip_data (level, FALSE, 0, PF_N_CHANNELS, TRUE);
+      check_roundtrip_data (level, TRUE, 3, PF_N_CHANNELS, TRUE);
+    }
 }
 
 /* Simulated events through the convenience writer, as `pflow simulate` does it. */
@@ -399,22 +442,71 @@ test_summary_progress_cancel (void)
 
 /* ---- h5py ---- */
 
+/* Arguments: groups of (file, raw output, attribute output, shuffle 0/1, level). */
 static const char h5py_script[] =
   "import sys, h5py, numpy as np\n"
-  "f = h5py.File(sys.argv[1], 'r')\n"
   "names = ['emcal', 'hcal', 'trk_n', 'trk_p', 'truth']\n"
-  "for k in names:\n"
-  "    assert f[k].dtype == np.float32 and f[k].shape[1:] == (56, 56), k\n"
-  "    assert f[k].compression == 'gzip' and f[k].shuffle == (sys.argv[4] == '1'), k\n"
-  "np.stack([f[k][...] for k in names]).astype('<f4').tofile(sys.argv[2])\n"
-  "with open(sys.argv[3], 'w') as out:\n"
-  "    for k in sorted(f.attrs):\n"
-  "        v = f.attrs[k]\n"
-  "        v = v.item() if hasattr(v, 'item') else v\n"
-  "        out.write('%s=%s:%r\\n' % (k, type(v).__name__, v))\n";
+  "a = sys.argv[1:]\n"
+  "for i in range(0, len(a), 5):\n"
+  "    path, raw, attrs, shuffle, level = a[i:i + 5]\n"
+  "    f = h5py.File(path, 'r')\n"
+  "    for k in names:\n"
+  "        d = f[k]\n"
+  "        assert d.dtype == np.float32 and d.shape[1:] == (56, 56), (path, k)\n"
+  "        if level == '0':\n"
+  "            assert d.compression is None and not d.shuffle, (path, k)\n"
+  "        else:\n"
+  "            assert d.compression == 'gzip' and d.compression_opts == int(level), (path, k)\n"
+  "            assert d.shuffle == (shuffle == '1'), (path, k)\n"
+  "    np.stack([f[k][...] for k in names]).astype('<f4').tofile(raw)\n"
+  "    with open(attrs, 'w') as out:\n"
+  "        for k in sorted(f.attrs):\n"
+  "            v = f.attrs[k]\n"
+  "            v = v.item() if hasattr(v, 'item') else v\n"
+  "            out.write('%s=%s:%r\\n' % (k, type(v).__name__, v))\n";
 
+/* The files h5py reads: every level without shuffle, and shuffle on an ISA-L level (1) and a
+ * libdeflate one (4): our own shuffle must match HDF5's filter. */
+static const struct {
+  int level;
+  gboolean shuffle;
+} h5py_cases[] = { { 0, FALSE }, { 1, FALSE }, { 2, FALSE }, { 3, FALSE }, { 4, FALSE },
+                   { 5, FALSE }, { 6, FALSE }, { 7, FALSE }, { 8, FALSE }, { 9, FALSE },
+                   { 1, TRUE },  { 4, TRUE } };
+#define N_H5PY_CASES G_N_ELEMENTS (h5py_cases)
+
+/* Attributes as h5py printed them (file `attrs`) must hold the simulator parameters. */
 static void
-check_h5py_reads (gboolean shuffle)
+check_h5py_attrs (const char *attrs, const PfSimParams *p)
+{
+  gchar *buf = NULL;
+  GError *error = NULL;
+  g_assert_true (g_file_get_contents (attrs, &buf, NULL, &error));
+  g_assert_no_error (error);
+  char *seed_line = g_strdup_printf ("\nseed=int:%" G_GUINT64_FORMAT "\n", p->seed);
+  const char *expect[] = {
+    "\nbfield=float:0.75\n", "\nres_scale=float:1.5\n", "\nwrap_phi=bool:True\n",
+    "\nn_particles=int:1234\n", "\nsource=str:'pflow-sim'\n",
+    "\ngenerator=str:'" PF_SIM_GENERATOR_NAME "'\n", "\npflow_version=str:'" PF_VERSION "'\n",
+    seed_line, NULL
+  };
+  char *text = g_strconcat ("\n", buf, NULL);
+  for (int i = 0; expect[i]; i++)
+    if (!strstr (text, expect[i]))
+      g_error ("h5py attributes of %s lack \"%s\"", attrs, g_strstrip (g_strdup (expect[i])));
+  char *gv = g_strdup_printf ("\ngenerator_version=int:%d\n", PF_SIM_GENERATOR_VERSION);
+  g_assert_nonnull (strstr (text, gv));
+  g_free (gv);
+  g_free (text);
+  g_free (seed_line);
+  g_free (buf);
+}
+
+/* Every level (and shuffle) written by pflow, read back by plain h5py bit for bit: half the
+ * events simulated (long zero runs, noisy mantissas: what the ISA-L levels were tuned on),
+ * half random sparse images. One python3 process reads all the files. */
+static void
+test_h5py_reads (void)
 {
   const char *py = "/usr/bin/python3";
   int status = 0;
@@ -429,72 +521,89 @@ check_h5py_reads (gboolean shuffle)
       return;
     }
   char *dir = make_tmp_dir ();
-  char *path = g_build_filename (dir, "py.h5", NULL);
-  char *raw = g_build_filename (dir, "py.raw", NULL);
-  char *attrs = g_build_filename (dir, "py.txt", NULL);
-  GRand *r = g_rand_new_with_seed (11);
-  const int64_t N = 37;
-  float *data = random_block (r, PF_N_CHANNELS, N);
   PfSimParams p;
   test_params (&p);
-  PfDatasetWriterOptions o;
-  pf_dataset_writer_options_init (&o);
-  o.shuffle = shuffle;
-  o.compression_level = shuffle ? 4 : PF_DATASET_DEFAULT_LEVEL;
-  const int sizes[] = { 9, 20, 0 };
-  write_dataset (path, &p, &o, data, N, sizes);
+  const int64_t N = 37, NS = 20; /* events 0..NS-1 simulated, the rest random */
+  const size_t per_ch = (size_t) N * PER;
+  float *data = g_new (float, PF_N_CHANNELS * per_ch);
+  float *sim = g_new (float, (size_t) PF_N_CHANNELS * NS * PER);
+  pf_sim_run (&p, 0, NS, sim, 0);
+  GRand *r = g_rand_new_with_seed (11);
+  float *rnd = random_block (r, PF_N_CHANNELS, N - NS);
+  for (int c = 0; c < PF_N_CHANNELS; c++)
+    {
+      memcpy (data + c * per_ch, sim + (size_t) c * NS * PER, NS * PER * sizeof (float));
+      memcpy (data + c * per_ch + NS * PER, rnd + (size_t) c * (N - NS) * PER,
+              (N - NS) * PER * sizeof (float));
+    }
+  g_free (sim);
+  g_free (rnd);
 
-  const char *argv[] = { py, "-c", h5py_script, path, raw, attrs, shuffle ? "1" : "0", NULL };
+  GPtrArray *args = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (args, g_strdup (py));
+  g_ptr_array_add (args, g_strdup ("-c"));
+  g_ptr_array_add (args, g_strdup (h5py_script));
+  char *paths[N_H5PY_CASES][3];
+  const int sizes[] = { 9, 20, 0 };
+  for (guint i = 0; i < N_H5PY_CASES; i++)
+    {
+      PfDatasetWriterOptions o;
+      pf_dataset_writer_options_init (&o);
+      o.shuffle = h5py_cases[i].shuffle;
+      o.compression_level = h5py_cases[i].level;
+      o.chunk_events = i % 2 ? 16 : 0; /* an edge chunk, and one chunk bigger than N */
+      for (int k = 0; k < 3; k++)
+        paths[i][k] = g_strdup_printf ("%s/py%u.%s", dir, i, (const char *[]) { "h5", "raw", "txt" }[k]);
+      write_dataset (paths[i][0], &p, &o, data, N, sizes);
+      for (int k = 0; k < 3; k++)
+        g_ptr_array_add (args, g_strdup (paths[i][k]));
+      g_ptr_array_add (args, g_strdup (o.shuffle ? "1" : "0"));
+      g_ptr_array_add (args, g_strdup_printf ("%d", o.compression_level));
+    }
+  g_ptr_array_add (args, NULL);
+
   char *err_out = NULL;
   GError *error = NULL;
-  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
-                               NULL, NULL, &err_out, &status, &error));
+  g_assert_true (g_spawn_sync (NULL, (char **) args->pdata, NULL, G_SPAWN_STDOUT_TO_DEV_NULL,
+                               NULL, NULL, NULL, &err_out, &status, &error));
   g_assert_no_error (error);
   if (!g_spawn_check_wait_status (status, NULL))
-    g_error ("h5py could not read %s:\n%s", path, err_out);
+    g_error ("h5py could not read the files in %s:\n%s", dir, err_out);
   g_free (err_out);
+  g_ptr_array_unref (args);
 
-  gchar *buf = NULL;
-  gsize len = 0;
-  g_assert_true (g_file_get_contents (raw, &buf, &len, &error));
-  g_assert_cmpuint (len, ==, (gsize) PF_N_CHANNELS * N * PER * sizeof (float));
-  g_assert_true (memcmp (buf, data, len) == 0);
-  g_free (buf);
-
-  g_assert_true (g_file_get_contents (attrs, &buf, &len, &error));
-  g_test_message ("attributes seen by h5py:\n%s", buf);
-  char *seed_line = g_strdup_printf ("\nseed=int:%" G_GUINT64_FORMAT "\n", p.seed);
-  const char *expect[] = {
-    "\nbfield=float:0.75\n", "\nres_scale=float:1.5\n", "\nwrap_phi=bool:True\n",
-    "\nn_particles=int:1234\n", "\nsource=str:'pflow-sim'\n",
-    "\ngenerator=str:'" PF_SIM_GENERATOR_NAME "'\n", "\npflow_version=str:'" PF_VERSION "'\n",
-    seed_line, NULL
-  };
-  char *text = g_strconcat ("\n", buf, NULL);
-  for (int i = 0; expect[i]; i++)
-    if (!strstr (text, expect[i]))
-      g_error ("h5py attributes lack \"%s\"", g_strstrip (g_strdup (expect[i])));
-  char *gv = g_strdup_printf ("\ngenerator_version=int:%d\n", PF_SIM_GENERATOR_VERSION);
-  g_assert_nonnull (strstr (text, gv));
-  g_free (gv);
-  g_free (text);
-  g_free (seed_line);
-  g_free (buf);
+  for (guint i = 0; i < N_H5PY_CASES; i++)
+    {
+      gchar *buf = NULL;
+      gsize len = 0;
+      g_assert_true (g_file_get_contents (paths[i][1], &buf, &len, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (len, ==, (gsize) PF_N_CHANNELS * per_ch * sizeof (float));
+      if (memcmp (buf, data, len) != 0)
+        {
+          g_test_message ("h5py read different values at level %d%s", h5py_cases[i].level,
+                          h5py_cases[i].shuffle ? " + shuffle" : "");
+          assert_same_floats ((const float *) buf, data, PF_N_CHANNELS * per_ch);
+        }
+      g_free (buf);
+      if (i == 0)
+        {
+          gchar *text = NULL;
+          g_assert_true (g_file_get_contents (paths[i][2], &text, NULL, NULL));
+          g_test_message ("attributes seen by h5py:\n%s", text);
+          g_free (text);
+        }
+      check_h5py_attrs (paths[i][2], &p);
+      g_test_message ("h5py: level %d%s read back bit-identically", h5py_cases[i].level,
+                      h5py_cases[i].shuffle ? " + shuffle" : "");
+      for (int k = 0; k < 3; k++)
+        g_free (paths[i][k]);
+    }
 
   g_free (data);
   g_rand_free (r);
   rm_rf (dir);
-  g_free (path);
-  g_free (raw);
-  g_free (attrs);
   g_free (dir);
-}
-
-static void
-test_h5py_reads (void)
-{
-  check_h5py_reads (FALSE);
-  check_h5py_reads (TRUE); /* our own shuffle must match HDF5's filter */
 }
 
 /* ---- TIFF ---- */
@@ -1036,6 +1145,7 @@ main (int argc, char **argv)
   g_test_add_func ("/data/roundtrip/raw-level0", test_roundtrip_raw);
   g_test_add_func ("/data/roundtrip/level6-shuffle-jet", test_roundtrip_level6_jet);
   g_test_add_func ("/data/roundtrip/chunk1", test_roundtrip_chunk1);
+  g_test_add_func ("/data/roundtrip/all-levels", test_roundtrip_all_levels);
   g_test_add_func ("/data/roundtrip/simulated", test_roundtrip_sim);
   g_test_add_func ("/data/summary/progress-cancel", test_summary_progress_cancel);
   g_test_add_func ("/data/h5py", test_h5py_reads);

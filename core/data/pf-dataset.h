@@ -9,8 +9,9 @@
  * The writer streams: blocks go to disk as they arrive (memory does not grow with N), into a
  * temporary ".NAME.tmp-XXXXXX" beside the target that is renamed into place on commit, so the
  * final name never holds a partial file. For speed it byte-shuffles and deflates chunks itself
- * (libdeflate, in parallel over the cores) and hands them to HDF5 with H5Dwrite_chunk; the
- * filter pipeline declared in the file is the ordinary shuffle + deflate one.
+ * (ISA-L or libdeflate by level, in parallel over the cores) and hands them to HDF5 with
+ * H5Dwrite_chunk; the filter pipeline declared in the file is the ordinary shuffle + deflate
+ * one.
  *
  * The reader treats the file as untrusted: shapes, dtypes, channel agreement, N > 0 and the
  * values it reads (no NaN/Inf) are checked, every failure is a PF_ERROR naming the file. */
@@ -25,12 +26,23 @@ G_BEGIN_DECLS
  * `jet` after them, so channel indices of the five base images never move. */
 enum { PF_DATASET_CH_JET = PF_N_CHANNELS, PF_DATASET_MAX_CHANNELS };
 
-/* Compression: 0 = no filters at all (raw speed); 1..9 = deflate at that level, optionally after
- * HDF5's byte shuffle. Measured on 2,000 simulated events (74% zero pixels): level 1 without
- * shuffle compresses 3.2x at ~200 MB/s per core; shuffle lowers the ratio to 2.6 and is slower;
- * levels 2-6 gain under 3% ratio for 1.2-2x the time. A chunk of 64 events (784 KiB) keeps
- * per-chunk overhead low and still fits HDF5's default 1 MiB chunk cache, so h5py reading one
- * event at a time does not decompress the chunk again for every event. */
+/* Compression: 0 = no filters at all (raw speed); 1..9 = deflate, optionally after HDF5's byte
+ * shuffle. Every level writes a standard zlib stream under the standard deflate filter (h5py
+ * and any HDF5 reader decode it); the level picks the engine:
+ *   0     no filter
+ *   1     ISA-L igzip level 1 (default)
+ *   2..9  libdeflate at the same level
+ * Measured on 2,000 simulated events (125 MB, 74% zero pixels), single core, no shuffle:
+ * ISA-L 1 530 MB/s ratio 3.13; libdeflate 1 224 MB/s 3.24, 2 185 MB/s 3.25, 4 177 MB/s
+ * 3.27, 6 118 MB/s 3.31, 9 9 MB/s 3.35. ISA-L 0 (596 MB/s, ~1.5% faster end to end, files 15%
+ * larger at ratio 2.73), ISA-L 2 (the ratio of ISA-L 1, slower) and ISA-L 3 (slower than
+ * libdeflate 1, ratio 3.08) get no level. `pflow bench sim` on 2 cores (simulate + write):
+ * level 1 ~12,100 events/s, 40.1 MB (libdeflate 1 there: ~6,000 events/s, 38.8 MB); no
+ * compression ~20,700 events/s, 128.5 MB. Hence the default: twice libdeflate's pipeline
+ * speed for 3% more bytes, still 3.1x smaller than raw. Shuffle lowers the ratio (ISA-L 1:
+ * 2.54, libdeflate 1: 2.63) and is slower, so it stays off. A chunk of 64 events (784 KiB)
+ * keeps per-chunk overhead low and still fits HDF5's default 1 MiB chunk cache, so h5py
+ * reading one event at a time does not decompress the chunk again for every event. */
 #define PF_DATASET_DEFAULT_LEVEL 1
 #define PF_DATASET_DEFAULT_CHUNK_EVENTS 64
 
