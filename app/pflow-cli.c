@@ -1,5 +1,6 @@
 /* pflow-cli.c — entry point of the `pflow` command line: dispatches to one file per command. */
 #include "pflow-cli.h"
+#include "pflow-cmd-train.h"
 #include <glib/gi18n.h>
 #include <locale.h>
 #include <stdio.h>
@@ -15,6 +16,10 @@ static const PflowCommand commands[] = {
   { "simulate", pflow_cmd_simulate, N_("Simulate events into an HDF5 dataset") },
   { "info", pflow_cmd_info, N_("Show a dataset's parameters and per-channel summary") },
   { "import-tiff", pflow_cmd_import_tiff, N_("Import a folder of published TIFF images") },
+  { "train", pflow_cmd_train, N_("Train a model on a dataset (best.h5, last.h5, logs)") },
+  { "predict", pflow_cmd_predict, N_("Predict truth images with a trained model into an HDF5 file") },
+  { "eval", pflow_cmd_eval, N_("Pixel metrics of a model and the baseline: report and figures") },
+  { "models", pflow_cmd_models, N_("List the models with their scales and parameter counts") },
   { "bench", pflow_cmd_bench, N_("Benchmarks: 'bench sim', 'bench train'") },
 };
 

@@ -164,6 +164,8 @@ pflow_cmd_bench_train (int argc, char **argv)
       status = 2;
       goto out;
     }
+  if (info && info->max_scale == 0)
+    scale = 0; /* models of the earlier study have no scales */
   if (info && batch <= 0 && scale >= info->min_scale && scale <= info->max_scale)
     batch = info->paper_batch[scale];
   if (batch <= 0)

@@ -11,6 +11,7 @@ static const char *op_names[PF_OP_COUNT] = {
   [PF_OP_CONCAT] = "concat", [PF_OP_GATHER] = "gather", [PF_OP_CHANNEL_SCALE] = "channel_scale",
   [PF_OP_GLOBAL_AVGPOOL] = "global_avgpool", [PF_OP_LINEAR] = "linear", [PF_OP_BMM] = "bmm",
   [PF_OP_SOFTMAX] = "softmax", [PF_OP_PERMUTE] = "permute", [PF_OP_RESHAPE] = "reshape",
+  [PF_OP_LSTM] = "lstm",
 };
 
 const char *
@@ -673,6 +674,98 @@ pf_graph_reshape (PfGraph *g, int x, int ndim, const int *shape)
   return y;
 }
 
+/* An optional state tensor must be [L, B, H]. */
+static gboolean
+check_state (PfGraph *g, const char *name, const char *what, int s, int l, int b, int h)
+{
+  if (s < 0)
+    return TRUE;
+  if (!check_in (g, name, s, 3))
+    return FALSE;
+  PfTensor t = *_pf_t (g, s);
+  if (t.shape[0] != l || t.shape[1] != b || t.shape[2] != h)
+    {
+      char *str = _pf_shape_str (&t);
+      fail (g, name, "LSTM(%d layers, hidden %d) expects %s [%d, %d, %d], got %s", l, h, what, l, b,
+            h, str);
+      g_free (str);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+int
+pf_graph_lstm (PfGraph *g, const char *name, int x, int hidden, int layers, int h0, int c0,
+               int *hn, int *cn)
+{
+  if (hn)
+    *hn = -1;
+  if (cn)
+    *cn = -1;
+  if (!check_in (g, name, x, 3))
+    return -1;
+  PfTensor t = *_pf_t (g, x);
+  PfLstmDesc d = { t.shape[0], t.shape[1], t.shape[2], hidden, layers };
+  if (hidden <= 0 || layers <= 0 || !pf_lstm_desc_valid (&d))
+    {
+      char *s = _pf_shape_str (&t);
+      fail (g, name, "LSTM(hidden %d, %d layers) cannot take input %s", hidden, layers, s);
+      g_free (s);
+      return -1;
+    }
+  if (!check_state (g, name, "h0", h0, layers, d.batch, hidden) ||
+      !check_state (g, name, "c0", c0, layers, d.batch, hidden))
+    return -1;
+  /* torch's parameter order, consecutive ids: the backends address them as one flat buffer */
+  static const char *const kinds[4] = { "weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l" };
+  int w = -1;
+  for (int l = 0; l < layers; l++)
+    for (int k = 0; k < 4; k++)
+      {
+        int in_k = l == 0 ? d.input_size : hidden;
+        int shape[2] = { 4 * hidden, k == 0 ? in_k : hidden };
+        char *suffix = g_strdup_printf ("%s%d", kinds[k], l);
+        /* every LSTM parameter starts as U(+-1/sqrt(hidden)): fan_in = hidden */
+        int id = add_param (g, name, suffix, k < 2 ? 2 : 1, shape, PF_TENSOR_PARAM,
+                            k < 2 ? PF_PARAM_INIT_KAIMING : PF_PARAM_INIT_BIAS, hidden);
+        g_free (suffix);
+        if (w < 0)
+          w = id;
+      }
+  size_t ws_floats = pf_lstm_workspace_size (&d);
+  if (ws_floats > (size_t) G_MAXINT)
+    {
+      fail (g, name, "LSTM workspace of %zu floats is too large", ws_floats);
+      return -1;
+    }
+  int ws_shape[1] = { (int) ws_floats };
+  int ws = add_tensor (g, PF_TENSOR_SAVED, name, 1, ws_shape);
+  int yshape[3] = { d.batch, d.seq_len, hidden };
+  int y = activation_like (g, name, 3, yshape);
+  int sshape[3] = { layers, d.batch, hidden };
+  int hn_id = hn ? activation_like (g, name, 3, sshape) : -1;
+  int cn_id = cn ? activation_like (g, name, 3, sshape) : -1;
+  int in[3] = { x, -1, -1 }, n_in = 1;
+  if (h0 >= 0)
+    in[n_in++] = h0;
+  if (c0 >= 0)
+    in[n_in++] = c0;
+  PfNode *n = add_node (g, PF_OP_LSTM, name, n_in, in);
+  n->d.lstm.desc = d;
+  n->d.lstm.h0 = h0;
+  n->d.lstm.c0 = c0;
+  n->d.lstm.hn = hn_id;
+  n->d.lstm.cn = cn_id;
+  n->w = w;
+  n->saved[0] = ws;
+  n->out = y;
+  if (hn)
+    *hn = hn_id;
+  if (cn)
+    *cn = cn_id;
+  return y;
+}
+
 void
 pf_graph_set_output (PfGraph *g, int y)
 {
@@ -735,6 +828,16 @@ pf_graph_forward_flops (const PfGraph *g)
         case PF_OP_BMM:
           f += 2.0 * y->numel * n->d.bmm.k;
           break;
+        case PF_OP_LSTM:
+          {
+            /* 4H gates from input and state per step and layer, plus the cell update */
+            const PfLstmDesc *d = &n->d.lstm.desc;
+            double steps = (double) d->batch * d->seq_len;
+            f += steps * 8.0 * d->hidden_size * (d->input_size + d->hidden_size);
+            f += (d->num_layers - 1) * steps * 8.0 * d->hidden_size * 2 * d->hidden_size;
+            f += d->num_layers * steps * 10.0 * d->hidden_size;
+            break;
+          }
         default:
           f += y->numel; /* elementwise-like */
         }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "pf-ops.h"
+#include "pf-lstm.h"
 
 G_BEGIN_DECLS
 
@@ -69,6 +70,7 @@ typedef enum {
   PF_OP_SOFTMAX,
   PF_OP_PERMUTE,
   PF_OP_RESHAPE,
+  PF_OP_LSTM,
   PF_OP_COUNT
 } PfOpKind;
 
@@ -99,6 +101,10 @@ typedef struct {
     struct { int ndim; int shape[PF_MAX_DIMS]; int perm[PF_MAX_DIMS]; } permute;
     struct { float p; uint64_t seed; } dropout;
     struct { float slope; } leaky;
+    /* in[0] = x; the parameters are the 4L tensors from w on, in torch's order (weight_ih_l0,
+     * weight_hh_l0, bias_ih_l0, bias_hh_l0, weight_ih_l1, ...); saved[0] is the workspace.
+     * h0, c0 (inputs) and hn, cn (extra outputs) are tensor ids or -1. */
+    struct { PfLstmDesc desc; int h0, c0, hn, cn; } lstm;
   } d;
   bool relu_after;            /* a ReLU fused into this node's output (set by the planner) */
   bool skip;                  /* folded into its producer (a fused ReLU): nothing to run */
@@ -139,6 +145,14 @@ int pf_graph_bmm (PfGraph *g, const char *name, int a, int b, bool ta, bool tb);
 int pf_graph_softmax (PfGraph *g, int x, float scale);
 int pf_graph_permute (PfGraph *g, int x, int ndim, const int *perm);
 int pf_graph_reshape (PfGraph *g, int x, int ndim, const int *shape);
+/* torch.nn.LSTM(I, hidden, layers, batch_first=True): x [B, T, I] -> y [B, T, hidden].
+ * h0, c0: initial states [layers, B, hidden] (tensor ids), or -1 for zeros. hn, cn: when not
+ * NULL, receive the ids of the final states [layers, B, hidden], extra outputs of the node that
+ * later layers may read (their gradients flow back through the LSTM). Parameters are named like
+ * torch's, "<name>.weight_ih_l0" ..., and start as U(+-1/sqrt(hidden)); the workspace that
+ * backpropagation through time reads is a saved tensor. */
+int pf_graph_lstm (PfGraph *g, const char *name, int x, int hidden, int layers, int h0, int c0,
+                   int *hn, int *cn);
 void pf_graph_set_output (PfGraph *g, int y);
 
 /* The first building error, or NULL. */

@@ -1,7 +1,7 @@
 /* pf-model-scaled.c — the scaled family of the ablation study (DESIGN.md §5): CNN, SE,
  * RowAttention, 3D and SE+3D at scales 1-5. Every conv is 5x5, padding 2, with bias; the
  * encoder is Conv -> BN -> ReLU per width; the last conv is linear. */
-#include "pf-model.h"
+#include "pf-model-private.h"
 #include "pf-error.h"
 #include <math.h>
 #include <string.h>
@@ -29,28 +29,14 @@ static const PfModelInfo info_rowatt = { "rowatt", "Scaled CNN with row self-att
 static const PfModelInfo info_3d = { "3d", "Scaled CNN with the 3D-convolution front end", 1, 5, { 0, 200, 200, 200, 128, 80 } };
 static const PfModelInfo info_se3d = { "se3d", "3D front end, CNN and Squeeze-and-Excitation", 1, 5, { 0, 200, 200, 200, 128, 80 } };
 
-static const PfModelInfo *const models[] = { &info_cnn, &info_se, &info_rowatt, &info_3d, &info_se3d, NULL };
-
-const PfModelInfo *const *
-pf_model_list (void)
-{
-  return models;
-}
-
-const PfModelInfo *
-pf_model_find (const char *name)
-{
-  for (int i = 0; models[i]; i++)
-    if (!g_ascii_strcasecmp (models[i]->name, name))
-      return models[i];
-  return NULL;
-}
+const PfModelInfo *const _pf_models_scaled[] = { &info_cnn, &info_se, &info_rowatt, &info_3d,
+                                                 &info_se3d, NULL };
 
 /* The 3D front end: three Conv3d(1 -> 2) with kernels 3x3x3, 3x5x5, 3x7x7 (depth padding 0,
  * "same" in eta/phi), shared between the stacks [emcal, hcal, trk_n] and [emcal, hcal, trk_p];
  * the six outputs are concatenated to 12 channels (stack-major, then kernel). */
-static int
-front_3d (PfGraph *g, int x, int batch, int size)
+int
+_pf_model_front_3d (PfGraph *g, int x, int batch, int size)
 {
   static const int stacks[2][3] = { { 0, 1, 2 }, { 0, 1, 3 } };
   int outs[6], k = 0;
@@ -79,8 +65,8 @@ front_3d (PfGraph *g, int x, int batch, int size)
 }
 
 /* Squeeze-and-Excitation: GAP -> FC(C, C/16) -> ReLU -> FC(C/16, C) -> sigmoid -> scale. */
-static int
-se_block (PfGraph *g, int x, int c)
+int
+_pf_model_se_block (PfGraph *g, int x, int c)
 {
   int r = MAX (c / 16, 1);
   int s = pf_graph_global_avgpool (g, x);
@@ -113,30 +99,9 @@ row_attention (PfGraph *g, int x, int batch, int c, int size)
 }
 
 PfGraph *
-pf_model_build (const char *name, int scale, int batch, int size, GError **error)
+_pf_model_scaled_build (const PfModelInfo *info, int scale, int batch, int size,
+                        const PfModelOptions *opts, GError **error)
 {
-  const PfModelInfo *info = pf_model_find (name);
-  if (!info)
-    {
-      GString *known = g_string_new (NULL);
-      for (int i = 0; models[i]; i++)
-        g_string_append_printf (known, "%s%s", i ? ", " : "", models[i]->name);
-      g_set_error (error, PF_ERROR, PF_ERROR_INVALID, "unknown model '%s' (known: %s)", name, known->str);
-      g_string_free (known, TRUE);
-      return NULL;
-    }
-  if (scale < info->min_scale || scale > info->max_scale)
-    {
-      g_set_error (error, PF_ERROR, PF_ERROR_INVALID, "model '%s' has scales %d-%d, not %d", info->name,
-                   info->min_scale, info->max_scale, scale);
-      return NULL;
-    }
-  if (batch <= 0 || size <= 0)
-    {
-      g_set_error (error, PF_ERROR, PF_ERROR_INVALID, "batch (%d) and image size (%d) must be positive",
-                   batch, size);
-      return NULL;
-    }
   Variant v = info == &info_cnn ? V_CNN : info == &info_se ? V_SE : info == &info_rowatt ? V_ROWATT
             : info == &info_3d ? V_3D : V_SE3D;
   const ScaleSpec *sp = &scales[scale];
@@ -154,7 +119,7 @@ pf_model_build (const char *name, int scale, int batch, int size, GError **error
   int c = 4;
   if (is3d)
     {
-      x = front_3d (g, x, batch, size);
+      x = _pf_model_front_3d (g, x, batch, size);
       c = 12;
     }
   /* encoder: nn.Sequential of (Conv2d, BatchNorm2d, ReLU) per width */
@@ -169,7 +134,7 @@ pf_model_build (const char *name, int scale, int batch, int size, GError **error
       g_free (bn);
     }
   if (v == V_SE || v == V_SE3D)
-    x = se_block (g, x, c);
+    x = _pf_model_se_block (g, x, c);
   else if (v == V_ROWATT)
     x = row_attention (g, x, batch, c, size);
   /* decoder: nn.Sequential of Conv2d [BN] ReLU per hidden width, then Conv2d(-> 1) */
@@ -193,22 +158,5 @@ pf_model_build (const char *name, int scale, int batch, int size, GError **error
   x = pf_graph_conv2d (g, last, x, c, 1, 5, 1, 2, true);
   g_free (last);
   pf_graph_set_output (g, x);
-  if (pf_graph_error (g))
-    {
-      g_propagate_error (error, g_error_copy (pf_graph_error (g)));
-      pf_graph_free (g);
-      return NULL;
-    }
   return g;
-}
-
-gboolean
-pf_model_param_count (const char *name, int scale, size_t *out, GError **error)
-{
-  PfGraph *g = pf_model_build (name, scale, 1, 56, error);
-  if (!g)
-    return FALSE;
-  *out = pf_graph_n_params (g);
-  pf_graph_free (g);
-  return TRUE;
 }

@@ -10,19 +10,29 @@
 G_BEGIN_DECLS
 
 typedef struct {
-  const char *name;        /* command-line name: "cnn", "se", "rowatt", "3d", "se3d" */
+  const char *name;        /* command-line name: "cnn", "se", ... "unet", "lstm" */
   const char *description;
   int min_scale, max_scale; /* 0, 0 for models without scales */
   int paper_batch[6];       /* the paper's batch size per scale (index = scale) */
 } PfModelInfo;
 
-/* All models, NULL-terminated. */
+/* Options of a build. */
+typedef struct {
+  /* Dropout layers get p = 0 (identity in both modes): PyTorch's dropout masks cannot be
+   * reproduced, so the parity tests compare models that have dropout this way. */
+  bool no_dropout;
+} PfModelOptions;
+
+/* All models (the scaled family, then the earlier one), NULL-terminated. */
 const PfModelInfo *const *pf_model_list (void);
 const PfModelInfo *pf_model_find (const char *name);
 
 /* Builds the graph for `batch` images of size x size; an unknown name or scale is an error
  * that lists the known ones. */
 PfGraph *pf_model_build (const char *name, int scale, int batch, int size, GError **error);
+/* The same with options (NULL = defaults). */
+PfGraph *pf_model_build_with (const char *name, int scale, int batch, int size,
+                              const PfModelOptions *opts, GError **error);
 /* Trainable parameters of a model (builds it for batch 1 without planning). */
 gboolean pf_model_param_count (const char *name, int scale, size_t *out, GError **error);
 

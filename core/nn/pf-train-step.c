@@ -122,9 +122,11 @@ check_finite (PfTrainStep *s, double loss, GError **error)
   return FALSE;
 }
 
-/* Forward in the given mode and the loss (with its gradient when training). */
+/* Forward in the given mode and the loss over the first n images (with its gradient when
+ * training; a non-finite training loss is an error, before any update). */
 static gboolean
-forward_loss (PfTrainStep *s, bool training, double *loss, PfLossParts *parts, GError **error)
+forward_loss (PfTrainStep *s, bool training, int n, double *loss, PfLossParts *parts,
+              GError **error)
 {
   PfGraph *g = s->g;
   s->loss.lambda = s->pending_lambda;
@@ -138,19 +140,21 @@ forward_loss (PfTrainStep *s, bool training, double *loss, PfLossParts *parts, G
   pf_graph_forward (g);
   pf_graph_set_training (g, true);
   PfTensor *y = pf_graph_tensor (g, pf_graph_output_id (g));
+  PfLossDesc d = s->loss;
+  d.n = n;
   double l = NAN;
-  if (!s->mem->loss (&s->loss, y->data, s->dev_target, training ? y->grad : NULL, s->loss_ws, &l,
-                     parts, error))
+  if (!s->mem->loss (&d, y->data, s->dev_target, training ? y->grad : NULL, s->loss_ws, &l, parts,
+                     error))
     return FALSE;
   if (loss)
     *loss = l;
-  return check_finite (s, l, error);
+  return !training || check_finite (s, l, error);
 }
 
 gboolean
 pf_train_step_run (PfTrainStep *s, double *loss, PfLossParts *parts, GError **error)
 {
-  if (!forward_loss (s, true, loss, parts, error))
+  if (!forward_loss (s, true, s->loss.n, loss, parts, error))
     return FALSE;
   PfGraph *g = s->g;
   pf_graph_backward (g);
@@ -162,10 +166,19 @@ pf_train_step_run (PfTrainStep *s, double *loss, PfLossParts *parts, GError **er
 gboolean
 pf_train_step_eval (PfTrainStep *s, double *loss, PfLossParts *parts, GError **error)
 {
-  return forward_loss (s, false, loss, parts, error);
+  return forward_loss (s, false, s->loss.n, loss, parts, error);
+}
+
+gboolean
+pf_train_step_eval_n (PfTrainStep *s, int n, double *loss, PfLossParts *parts, GError **error)
+{
+  g_return_val_if_fail (n >= 1 && n <= s->loss.n, FALSE);
+  return forward_loss (s, false, n, loss, parts, error);
 }
 
 void pf_train_step_set_lr (PfTrainStep *s, double lr) { s->adam.lr = lr; }
 void pf_train_step_set_lambda (PfTrainStep *s, float lambda) { s->pending_lambda = lambda; }
+float pf_train_step_lambda (const PfTrainStep *s) { return s->pending_lambda; }
 int64_t pf_train_step_count (const PfTrainStep *s) { return s->t; }
+void pf_train_step_set_count (PfTrainStep *s, int64_t t) { s->t = t; }
 PfGraph *pf_train_step_graph (PfTrainStep *s) { return s->g; }

@@ -21,15 +21,25 @@ float *pf_train_step_target (PfTrainStep *s);
 
 /* Training step; *loss gets the loss before the update. */
 gboolean pf_train_step_run (PfTrainStep *s, double *loss, PfLossParts *parts, GError **error);
-/* Forward in inference mode and the loss, no update (validation). */
+/* Forward in inference mode and the loss, no update (validation). The loss is returned as it
+ * is: a non-finite value is the caller's to judge. */
 gboolean pf_train_step_eval (PfTrainStep *s, double *loss, PfLossParts *parts, GError **error);
+/* The same, scoring only the first n images of the batch (1 <= n <= the batch): a short last
+ * batch, its remaining images padded by the caller. */
+gboolean pf_train_step_eval_n (PfTrainStep *s, int n, double *loss, PfLossParts *parts,
+                               GError **error);
 /* Prediction of the last forward pass (host memory). */
 const float *pf_train_step_output (PfTrainStep *s);
 
 void pf_train_step_set_lr (PfTrainStep *s, double lr);
 /* The MIX weight; takes effect at the next step (the workbench changes it while training). */
 void pf_train_step_set_lambda (PfTrainStep *s, float lambda);
+/* The MIX weight the next step will use. */
+float pf_train_step_lambda (const PfTrainStep *s);
+/* Adam's step count t: steps run so far (it sets Adam's bias corrections). Setting it restores
+ * a checkpoint's when resuming; the next step runs as step t + 1. */
 int64_t pf_train_step_count (const PfTrainStep *s);
+void pf_train_step_set_count (PfTrainStep *s, int64_t t);
 PfGraph *pf_train_step_graph (PfTrainStep *s);
 
 G_END_DECLS

@@ -1,0 +1,23 @@
+/* pflow-eval.h — evaluating a checkpoint on a dataset split, shared by `pflow eval` and
+ * `pflow ablate`: predictions, the baseline fitted on the training split, and the metrics of
+ * both (and of the raw sum) on the same events. */
+#pragma once
+#include "pf-eval-report.h"
+#include "pf-predictor.h"
+
+typedef struct {
+  PfEvaluation *ev;
+  PfBaseline baseline;
+  PfCheckpointInfo info;       /* of the checkpoint */
+  PfMetricsOptions options;
+  gint64 first, count;         /* the events evaluated */
+  int image_size;
+  int n_samples;               /* sample events kept for figures */
+  float *sample_truth, *sample_pred; /* n_samples * S * S each */
+} PflowEvaluation;
+
+gboolean pflow_evaluate (const char *ckpt, const char *data, PfSplit split, gboolean paper_compat,
+                         int n_samples, gboolean quiet, PflowEvaluation *out, GError **error);
+void pflow_evaluation_clear (PflowEvaluation *e);
+/* The band table of the three sources as Markdown. */
+char *pflow_evaluation_band_table (PflowEvaluation *e, GError **error);

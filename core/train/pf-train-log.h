@@ -1,0 +1,26 @@
+/* pf-train-log.h — the per-epoch training log: log.csv, log.json and the checkpoint's table. */
+#pragma once
+#include "pf-trainer.h"
+
+G_BEGIN_DECLS
+
+/* CSV header = the checkpoint table's `columns` attribute. */
+extern const char *const pf_train_log_columns;
+
+typedef struct {
+  const char *model, *loss, *dataset;
+  int scale, batch;
+  double lambda;
+  int best_epoch;
+  double best_val_loss;
+  gboolean early_stopped;
+} PfTrainLogMeta;
+
+void pf_train_log_row_to_doubles (const PfTrainLogRow *r, double *v);
+void pf_train_log_row_from_doubles (const double *v, PfTrainLogRow *r);
+
+/* Writes both files atomically. NaN parts are "nan" in CSV and null in JSON. */
+gboolean pf_train_log_write (const char *csv_path, const char *json_path, const PfTrainLogMeta *meta,
+                             const PfTrainLogRow *rows, int n, GError **error);
+
+G_END_DECLS
