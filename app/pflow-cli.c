@@ -19,6 +19,7 @@ static const PflowCommand commands[] = {
   { "train", pflow_cmd_train, N_("Train a model on a dataset (best.h5, last.h5, logs)") },
   { "predict", pflow_cmd_predict, N_("Predict truth images with a trained model into an HDF5 file") },
   { "eval", pflow_cmd_eval, N_("Pixel metrics of a model and the baseline: report and figures") },
+  { "ablate", pflow_cmd_ablate, N_("Train and evaluate a grid of variants x scales x losses") },
   { "models", pflow_cmd_models, N_("List the models with their scales and parameter counts") },
   { "bench", pflow_cmd_bench, N_("Benchmarks: 'bench sim', 'bench train'") },
 };
