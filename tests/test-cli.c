@@ -245,6 +245,65 @@ test_bench_json (void)
   run_clear (&r);
 }
 
+/* Training, evaluation and the ablation grid: a tiny run works end to end; bad input is named. */
+static void
+test_train_eval (void)
+{
+  char *dir = tmpdir ();
+  char *data = g_build_filename (dir, "d.h5", NULL);
+  char *runs = g_build_filename (dir, "run", NULL);
+  Run r = run_in (dir, "simulate", "--events", "120", "-q", "-o", data, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  r = run_in (dir, "train", "--data", data, "--model", "transformer", "--out", runs, NULL);
+  g_assert_cmpint (r.status, !=, 0);
+  g_assert_nonnull (strstr (r.err, "transformer"));
+  run_clear (&r);
+  r = run_in (dir, "train", "--data", data, "--events", "3", "--batch", "2", "--out", runs, NULL);
+  g_assert_cmpint (r.status, !=, 0);
+  g_assert_nonnull (strstr (r.err, "events"));
+  run_clear (&r);
+  r = run_in (dir, "train", "--data", data, "--model", "cnn", "--scale", "1", "--batch", "16", "--epochs", "1",
+              "--out", runs, "-q", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  char *best = g_build_filename (runs, "best.h5", NULL);
+  char *evdir = g_build_filename (dir, "ev", NULL);
+  r = run_in (dir, "eval", "--model", best, "--data", data, "-o", evdir, "-q", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "baseline"));
+  run_clear (&r);
+  char *report = g_build_filename (evdir, "report.json", NULL);
+  gchar *json = NULL;
+  g_assert_true (g_file_get_contents (report, &json, NULL, NULL));
+  g_assert_nonnull (strstr (json, "\"wmse\""));
+  g_assert_null (strstr (json, "nan"));
+  g_assert_null (strstr (json, "NaN"));
+  g_free (json);
+  /* a dataset file given as the checkpoint */
+  r = run_in (dir, "eval", "--model", data, "--data", data, "-q", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "d.h5"));
+  run_clear (&r);
+  r = run_in (dir, "eval", "--model", best, "--data", "/nonexistent.h5", "-q", NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "/nonexistent.h5"));
+  run_clear (&r);
+  r = run_in (dir, "ablate", "--data", data, "--variants", "cnn,resnet", NULL);
+  g_assert_cmpint (r.status, !=, 0);
+  g_assert_nonnull (strstr (r.err, "resnet"));
+  run_clear (&r);
+  g_free (report);
+  g_free (best);
+  g_free (evdir);
+  g_free (runs);
+  g_free (data);
+  /* remove the tree */
+  char *argv[] = { (char *) "rm", (char *) "-rf", dir, NULL };
+  g_spawn_sync (NULL, argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
+  g_free (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -255,5 +314,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/import-bad-input", test_import_bad_input);
   g_test_add_func ("/cli/simulate-interrupt", test_simulate_interrupt);
   g_test_add_func ("/cli/bench-json", test_bench_json);
+  g_test_add_func ("/cli/train-eval", test_train_eval);
   return g_test_run ();
 }
