@@ -1,6 +1,7 @@
 /* pflow-cli.c — entry point of the `pflow` command line: dispatches to one file per command. */
 #include "pflow-cli.h"
 #include "pflow-cmd-train.h"
+#include "pflow-cmd-jets.h"
 #include <glib/gi18n.h>
 #include <locale.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@ static const PflowCommand commands[] = {
   { "train", pflow_cmd_train, N_("Train a model on a dataset (best.h5, last.h5, logs)") },
   { "predict", pflow_cmd_predict, N_("Predict truth images with a trained model into an HDF5 file") },
   { "eval", pflow_cmd_eval, N_("Pixel metrics of a model and the baseline: report and figures") },
+  { "jets", pflow_cmd_jets, N_("Cluster a particle file or a dataset image into jets (FastJet)") },
   { "ablate", pflow_cmd_ablate, N_("Train and evaluate a grid of variants x scales x losses") },
   { "models", pflow_cmd_models, N_("List the models with their scales and parameter counts") },
   { "bench", pflow_cmd_bench, N_("Benchmarks: 'bench sim', 'bench train'") },

@@ -4,6 +4,7 @@
  * same specification (tests/ref/sim_numpy.py) runs in the same command, so the printed ratio
  * compares both on the same machine at the same moment. */
 #include "pflow-cli.h"
+#include "pflow-cmd-jets.h"
 #include "pf-error.h"
 #include "pf-sim.h"
 #include <glib/gi18n.h>
@@ -173,15 +174,18 @@ pflow_cmd_bench (int argc, char **argv)
   if (argc < 2 || !strcmp (argv[1], "--help") || !strcmp (argv[1], "-h"))
     {
       fprintf (argc < 2 ? stderr : stdout,
-               "Usage: pflow bench sim|train [OPTIONS]\n"
+               "Usage: pflow bench sim|train|jets [OPTIONS]\n"
                "  sim    simulator events/s, alone and with the HDF5 write, against numpy\n"
-               "  train  training and inference samples/s against PyTorch\n");
+               "  train  training and inference samples/s against PyTorch\n"
+               "  jets   time to cluster one 56x56 truth image with areas (FastJet)\n");
       return argc < 2 ? 2 : 0;
     }
   if (!strcmp (argv[1], "sim"))
     return bench_sim (argc - 1, argv + 1);
   if (!strcmp (argv[1], "train"))
     return pflow_cmd_bench_train (argc - 1, argv + 1);
-  fprintf (stderr, "pflow bench: unknown benchmark '%s' (sim, train)\n", argv[1]);
+  if (!strcmp (argv[1], "jets"))
+    return pflow_cmd_bench_jets (argc - 1, argv + 1);
+  fprintf (stderr, "pflow bench: unknown benchmark '%s' (sim, train, jets)\n", argv[1]);
   return 2;
 }
