@@ -38,6 +38,9 @@ _pf_n (PfGraph *g, int i)
   return &g_array_index (g->nodes, PfNode, i);
 }
 
-/* Human-readable shape, e.g. "[200, 4, 56, 56]" (static buffer per call site: use at once). */
-char *_pf_shape_str (const PfTensor *t);
+/* Human-readable shape, e.g. "[200, 4, 56, 56]", for error messages: PF_SHAPE formats into a
+ * buffer that lives until the end of the enclosing block. */
+#define PF_SHAPE_BUF 96
+const char *_pf_shape_fmt (const PfTensor *t, char *buf);
+#define PF_SHAPE(t) _pf_shape_fmt ((t), (char[PF_SHAPE_BUF]) { 0 })
 uint64_t _pf_graph_dropout_step (const PfGraph *g);

@@ -31,14 +31,15 @@ pf_graph_new (const char *model_name)
   return g;
 }
 
-char *
-_pf_shape_str (const PfTensor *t)
+const char *
+_pf_shape_fmt (const PfTensor *t, char *buf)
 {
-  GString *s = g_string_new ("[");
-  for (int i = 0; i < t->ndim; i++)
-    g_string_append_printf (s, "%s%d", i ? ", " : "", t->shape[i]);
-  g_string_append_c (s, ']');
-  return g_string_free (s, FALSE);
+  int o = g_snprintf (buf, PF_SHAPE_BUF, "[");
+  for (int i = 0; i < t->ndim && o < PF_SHAPE_BUF; i++)
+    o += g_snprintf (buf + o, PF_SHAPE_BUF - o, "%s%d", i ? ", " : "", t->shape[i]);
+  if (o < PF_SHAPE_BUF)
+    g_snprintf (buf + o, PF_SHAPE_BUF - o, "]");
+  return buf;
 }
 
 static void G_GNUC_PRINTF (3, 4)
@@ -119,9 +120,7 @@ check_in (PfGraph *g, const char *layer, int x, int ndim)
   PfTensor *t = &t_copy;
   if (ndim > 0 && t->ndim != ndim)
     {
-      char *s = _pf_shape_str (t);
-      fail (g, layer, "expects a %d-d input, got %s", ndim, s);
-      g_free (s);
+      fail (g, layer, "expects a %d-d input, got %s", ndim, PF_SHAPE (t));
       return FALSE;
     }
   return TRUE;
@@ -158,9 +157,8 @@ pf_graph_conv2d_k (PfGraph *g, const char *name, int x, int c_in, int c_out, int
   PfTensor *t = &t_copy;
   if (t->shape[1] != c_in)
     {
-      char *s = _pf_shape_str (t);
-      fail (g, name, "Conv2d(%d -> %d) expects %d input channels, got input %s", c_in, c_out, c_in, s);
-      g_free (s);
+      fail (g, name, "Conv2d(%d -> %d) expects %d input channels, got input %s", c_in, c_out, c_in,
+            PF_SHAPE (t));
       return -1;
     }
   PfConv2dDesc d = { t->shape[0], c_in, t->shape[2], t->shape[3], c_out, kh, kw, sh, sw, ph, pw };
@@ -203,9 +201,8 @@ conv3d_with (PfGraph *g, const char *name, int x, int c_in, int c_out, int kd, i
   PfTensor *t = &t_copy;
   if (t->shape[1] != c_in)
     {
-      char *s = _pf_shape_str (t);
-      fail (g, name, "Conv3d(%d -> %d) expects %d input channels, got input %s", c_in, c_out, c_in, s);
-      g_free (s);
+      fail (g, name, "Conv3d(%d -> %d) expects %d input channels, got input %s", c_in, c_out, c_in,
+            PF_SHAPE (t));
       return -1;
     }
   PfConv3dDesc d = { t->shape[0], c_in, t->shape[2], t->shape[3], t->shape[4], c_out, kd, kh, kw,
@@ -228,10 +225,9 @@ conv3d_with (PfGraph *g, const char *name, int x, int c_in, int c_out, int kd, i
       PfTensor *tw = _pf_t (g, w);
       if (tw->ndim != 5 || memcmp (tw->shape, wshape, sizeof wshape) != 0 || (b >= 0) != bias)
         {
-          char *s = _pf_shape_str (tw);
-          fail (g, name, "shared weight %s does not fit Conv3d(%d -> %d, %dx%dx%d)", s, c_in, c_out,
+          fail (g, name, "shared weight %s does not fit Conv3d(%d -> %d, %dx%dx%d)", PF_SHAPE (tw), c_in,
+                c_out,
                 kd, kh, kw);
-          g_free (s);
           return -1;
         }
     }
@@ -281,9 +277,7 @@ pf_graph_batchnorm (PfGraph *g, const char *name, int x, int c)
   PfTensor *t = &t_copy;
   if (t->shape[1] != c)
     {
-      char *s = _pf_shape_str (t);
-      fail (g, name, "BatchNorm2d(%d) got input %s", c, s);
-      g_free (s);
+      fail (g, name, "BatchNorm2d(%d) got input %s", c, PF_SHAPE (t));
       return -1;
     }
   int shape[4] = { t->shape[0], t->shape[1], t->shape[2], t->shape[3] };
@@ -376,10 +370,7 @@ pf_graph_add (PfGraph *g, const char *name, int a, int b)
   PfTensor *ta = &ta_copy, *tb = &tb_copy;
   if (!same_shape (ta, tb))
     {
-      char *sa = _pf_shape_str (ta), *sb = _pf_shape_str (tb);
-      fail (g, name, "cannot add %s and %s", sa, sb);
-      g_free (sa);
-      g_free (sb);
+      fail (g, name, "cannot add %s and %s", PF_SHAPE (ta), PF_SHAPE (tb));
       return -1;
     }
   int y = activation_like (g, name, ta->ndim, ta->shape);
@@ -449,10 +440,7 @@ pf_graph_concat (PfGraph *g, const char *name, int k, const int *xs)
       PfTensor *t = _pf_t (g, xs[i]);
       if (t->shape[0] != t0->shape[0] || t->shape[2] != t0->shape[2] || t->shape[3] != t0->shape[3])
         {
-          char *sa = _pf_shape_str (t0), *sb = _pf_shape_str (t);
-          fail (g, name, "cannot concatenate %s and %s along channels", sa, sb);
-          g_free (sa);
-          g_free (sb);
+          fail (g, name, "cannot concatenate %s and %s along channels", PF_SHAPE (t0), PF_SHAPE (t));
           return -1;
         }
       csum += t->shape[1];
@@ -484,9 +472,7 @@ pf_graph_gather_channels (PfGraph *g, const char *name, int x, int k, const int 
   for (int i = 0; i < k; i++)
     if (idx[i] < 0 || idx[i] >= t->shape[1])
       {
-        char *s = _pf_shape_str (t);
-        fail (g, name, "channel %d out of range for input %s", idx[i], s);
-        g_free (s);
+        fail (g, name, "channel %d out of range for input %s", idx[i], PF_SHAPE (t));
         return -1;
       }
   int shape[4] = { t->shape[0], k, t->shape[2], t->shape[3] };
@@ -510,10 +496,7 @@ pf_graph_channel_scale (PfGraph *g, const char *name, int x, int s)
   PfTensor *t = &t_copy, *ts = &ts_copy;
   if (ts->shape[0] != t->shape[0] || ts->shape[1] != t->shape[1])
     {
-      char *sa = _pf_shape_str (t), *sb = _pf_shape_str (ts);
-      fail (g, name, "cannot scale %s by %s", sa, sb);
-      g_free (sa);
-      g_free (sb);
+      fail (g, name, "cannot scale %s by %s", PF_SHAPE (t), PF_SHAPE (ts));
       return -1;
     }
   int y = activation_like (g, name, 4, t->shape);
@@ -552,9 +535,7 @@ pf_graph_linear (PfGraph *g, const char *name, int x, int in, int out, bool bias
   PfTensor *t = &t_copy;
   if (t->shape[t->ndim - 1] != in)
     {
-      char *s = _pf_shape_str (t);
-      fail (g, name, "Linear(%d -> %d) expects last dimension %d, got input %s", in, out, in, s);
-      g_free (s);
+      fail (g, name, "Linear(%d -> %d) expects last dimension %d, got input %s", in, out, in, PF_SHAPE (t));
       return -1;
     }
   int shape[PF_MAX_DIMS];
@@ -585,10 +566,8 @@ pf_graph_bmm (PfGraph *g, const char *name, int a, int b, bool ta, bool tb)
   int kb = tb ? B->shape[2] : B->shape[1], nn = tb ? B->shape[1] : B->shape[2];
   if (A->shape[0] != B->shape[0] || ka != kb)
     {
-      char *sa = _pf_shape_str (A), *sb = _pf_shape_str (B);
-      fail (g, name, "cannot multiply %s%s by %s%s", sa, ta ? "^T" : "", sb, tb ? "^T" : "");
-      g_free (sa);
-      g_free (sb);
+      fail (g, name, "cannot multiply %s%s by %s%s", PF_SHAPE (A), ta ? "^T" : "", PF_SHAPE (B),
+            tb ? "^T" : "");
       return -1;
     }
   int shape[3] = { A->shape[0], m, nn };
@@ -660,9 +639,7 @@ pf_graph_reshape (PfGraph *g, int x, int ndim, const int *shape)
     numel *= (size_t) shape[i];
   if (numel != t->numel || ndim > PF_MAX_DIMS)
     {
-      char *s = _pf_shape_str (t);
-      fail (g, "reshape", "cannot reshape %s to %d dims of %zu elements", s, ndim, numel);
-      g_free (s);
+      fail (g, "reshape", "cannot reshape %s to %d dims of %zu elements", PF_SHAPE (t), ndim, numel);
       return -1;
     }
   /* A view: same storage, no work in either direction. */
@@ -685,10 +662,8 @@ check_state (PfGraph *g, const char *name, const char *what, int s, int l, int b
   PfTensor t = *_pf_t (g, s);
   if (t.shape[0] != l || t.shape[1] != b || t.shape[2] != h)
     {
-      char *str = _pf_shape_str (&t);
       fail (g, name, "LSTM(%d layers, hidden %d) expects %s [%d, %d, %d], got %s", l, h, what, l, b,
-            h, str);
-      g_free (str);
+            h, PF_SHAPE (&t));
       return FALSE;
     }
   return TRUE;
@@ -708,9 +683,7 @@ pf_graph_lstm (PfGraph *g, const char *name, int x, int hidden, int layers, int 
   PfLstmDesc d = { t.shape[0], t.shape[1], t.shape[2], hidden, layers };
   if (hidden <= 0 || layers <= 0 || !pf_lstm_desc_valid (&d))
     {
-      char *s = _pf_shape_str (&t);
-      fail (g, name, "LSTM(hidden %d, %d layers) cannot take input %s", hidden, layers, s);
-      g_free (s);
+      fail (g, name, "LSTM(hidden %d, %d layers) cannot take input %s", hidden, layers, PF_SHAPE (&t));
       return -1;
     }
   if (!check_state (g, name, "h0", h0, layers, d.batch, hidden) ||

@@ -101,10 +101,8 @@ pf_model_build_with (const char *name, int scale, int batch, int size, const PfM
   if (y->ndim != 4 || y->shape[0] != batch || y->shape[1] != 1 || y->shape[2] != size ||
       y->shape[3] != size)
     {
-      char *s = _pf_shape_str (y);
       g_set_error (error, PF_ERROR, PF_ERROR_SHAPE, "model '%s': output %s for input [%d, 4, %d, %d]",
-                   info->name, s, batch, size, size);
-      g_free (s);
+                   info->name, PF_SHAPE (y), batch, size, size);
       pf_graph_free (g);
       return NULL;
     }

@@ -37,10 +37,8 @@ pf_train_step_new (PfGraph *g, const PfLossDesc *loss, double lr, GError **error
   if (y->ndim != 4 || y->shape[0] != loss->n || y->shape[1] != 1 || y->shape[2] != loss->h ||
       y->shape[3] != loss->w)
     {
-      char *s = _pf_shape_str (y);
       g_set_error (error, PF_ERROR, PF_ERROR_SHAPE, "%s: output %s does not match the loss [%d, 1, %d, %d]",
-                   g->model_name, s, loss->n, loss->h, loss->w);
-      g_free (s);
+                   g->model_name, PF_SHAPE (y), loss->n, loss->h, loss->w);
       return NULL;
     }
   if (!pf_loss_desc_check (loss, error))
