@@ -1,13 +1,17 @@
 /* pflow-cmd-eval.c — `pflow eval --model CKPT --data FILE`: the pixel metrics of DESIGN.md §7
  * for a trained model and, on the same events, the non-learned baseline (tracker + calibrated
  * calorimeters, fitted on the training split) and the raw sum; a JSON report, a Markdown band
- * table and figures (sample events, energy-difference histograms with the Gaussian fit). */
+ * table and figures (sample events, energy-difference histograms with the Gaussian fit).
+ * On a jet test set (a `jet` channel) also the jet metrics of the model and the baseline
+ * (pf-jet-metrics.h): a "jets" object in report.json, a jet table in bands.md, a sample event
+ * with its jet circles and the histograms of the relative jet energy error. */
 #include "pflow-cli.h"
 #include "pflow-eval.h"
 #include "pf-baseline.h"
 #include "pf-dataset.h"
 #include "pf-error.h"
 #include "pf-eval-report.h"
+#include "pf-jet-metrics.h"
 #include "pf-predictor.h"
 #include "pf-render-hist.h"
 #include "pf-render-image.h"
@@ -28,7 +32,8 @@ for_blocks (PfDataset *d, gint64 first, gint64 count, BlockFunc fn, gpointer use
 {
   int S = pf_dataset_image_size (d);
   gint64 bs = MIN (EVAL_BLOCK, count);
-  float *block = g_try_malloc ((gsize) bs * PF_N_CHANNELS * S * S * sizeof (float));
+  /* pf_dataset_read gives every channel of the file: six on a jet set */
+  float *block = g_try_malloc ((gsize) bs * pf_dataset_n_channels (d) * S * S * sizeof (float));
   if (!block)
     {
       g_set_error (error, PF_ERROR, PF_ERROR_IO, "out of memory for a block of %" G_GINT64_FORMAT " events", bs);
@@ -72,6 +77,9 @@ typedef struct {
   int kept;
   PflowProgress *prog;
   gint64 done;
+  PfJetMetrics **jets;   /* [2] or NULL */
+  const PfBaseline *baseline;
+  float *bl_out;         /* baseline predictions of a block, for the jets */
 } EvalState;
 
 static gboolean
@@ -83,6 +91,13 @@ eval_block (gint64 n, const float *block, gpointer user, GError **error)
   if (!pf_predictor_run (st->pred, block, n, st->out, error) ||
       !pf_evaluation_add (st->ev, n, st->out, block, truth, error))
     return FALSE;
+  if (st->jets)
+    {
+      pf_baseline_apply (st->baseline, n, st->S, block, st->bl_out);
+      if (!pf_jet_metrics_add (st->jets[0], n, st->out, truth, error) ||
+          !pf_jet_metrics_add (st->jets[1], n, st->bl_out, truth, error))
+        return FALSE;
+    }
   for (gint64 e = 0; e < n && st->kept < st->n_samples; e++, st->kept++)
     {
       memcpy (st->sample_truth + st->kept * plane, truth + e * plane, plane * sizeof (float));
@@ -221,6 +236,21 @@ pflow_evaluate (const char *ckpt, const char *data, PfSplit split, gboolean pape
   pf_evaluation_set_meta (out->ev, "scale", scale);
   pf_evaluation_set_meta (out->ev, "loss", info->loss);
 
+  if (pf_dataset_n_channels (d) == PF_DATASET_MAX_CHANNELS)
+    {
+      PfSimParams sp;
+      pf_jet_metrics_options_init (&out->jet_options, S);
+      if (pf_dataset_params (d, &sp))
+        out->jet_options.eta_max = sp.eta_max;
+      out->jet_options.norm_min = info->norm_min;
+      out->jet_options.norm_max = info->norm_max;
+      for (int j = 0; j < 2; j++)
+        if (!(out->jets[j] = pf_jet_metrics_new (&out->jet_options, error)))
+          goto out;
+      st.jets = out->jets;
+      st.baseline = &out->baseline;
+      st.bl_out = g_new (float, (gsize) EVAL_BLOCK * S * S);
+    }
   st.pred = pred;
   st.ev = out->ev;
   st.S = S;
@@ -239,6 +269,7 @@ pflow_evaluate (const char *ckpt, const char *data, PfSplit split, gboolean pape
 
 out:
   g_free (st.out);
+  g_free (st.bl_out);
   g_free (st.sample_truth);
   g_free (st.sample_pred);
   pf_baseline_fit_free (fit);
@@ -254,10 +285,229 @@ void
 pflow_evaluation_clear (PflowEvaluation *e)
 {
   pf_evaluation_free (e->ev);
+  pf_jet_metrics_free (e->jets[0]);
+  pf_jet_metrics_free (e->jets[1]);
   pf_checkpoint_info_clear (&e->info);
   g_free (e->sample_truth);
   g_free (e->sample_pred);
   memset (e, 0, sizeof *e);
+}
+
+static const char *const jet_source_names[2] = { "model", "baseline" };
+
+char *
+pflow_evaluation_jet_table (PflowEvaluation *e)
+{
+  if (!e->jets[0])
+    return NULL;
+  const PfJetMetricsOptions *o = &e->jet_options;
+  GString *md = g_string_new (NULL);
+  g_string_append_printf (md, "\nJets: anti-kt R = %g, truth jets with pt > %g GeV, predicted "
+                          "candidates pt > %g GeV, matched by %s.\n\n"
+                          "| source | truth jets | matched | unmatched truth / pred | "
+                          "(E_pred - E_true)/E_true mean ± std | fit mean, sigma | ΔR mean | "
+                          "position dev. / px | energy dev. (norm.) |\n"
+                          "|---|---|---|---|---|---|---|---|---|\n",
+                          o->jet.radius, o->jet_pt_min, o->pred_pt_min,
+                          o->match == PF_MATCH_OVERLAP ? "circle overlap" : "Delta R");
+  for (int j = 0; j < 2; j++)
+    {
+      PfJetSummary s;
+      pf_jet_metrics_summarize (e->jets[j], &s);
+      g_string_append_printf (md, "| %s | %" G_GINT64_FORMAT " | %" G_GINT64_FORMAT " | %"
+                              G_GINT64_FORMAT " / %" G_GINT64_FORMAT " | ", jet_source_names[j],
+                              s.n_truth_jets, s.n_matched, s.n_unmatched_truth, s.n_unmatched_pred);
+      if (s.reason)
+        g_string_append_printf (md, "— (%s) | — | — | — | — |\n", s.reason);
+      else
+        {
+          g_string_append_printf (md, "%+.4f ± %.4f | ", s.rel_energy.mean, s.rel_energy.std);
+          if (s.fitted)
+            g_string_append_printf (md, "%+.4f, %.4f | ", s.fit.mean, s.fit.sigma);
+          else
+            g_string_append_printf (md, "— (%s) | ", s.fit_reason);
+          g_string_append_printf (md, "%.4f | %.3f ± %.3f | %+.3f ± %.3f |\n", s.delta_r.mean,
+                                  s.pos_dev_px.mean, s.pos_dev_px.std, s.energy_dev.mean,
+                                  s.energy_dev.std);
+        }
+      pf_jet_summary_clear (&s);
+    }
+  return g_string_free (md, FALSE);
+}
+
+/* report.json with a "jets" object added after the other keys, written atomically. */
+static gboolean
+write_report (PflowEvaluation *e, const char *path, GError **error)
+{
+  if (!e->jets[0])
+    return pf_evaluation_write_json (e->ev, path, error);
+  char *json = pf_evaluation_to_json (e->ev, error);
+  if (!json)
+    return FALSE;
+  char *end = strrchr (json, '}');
+  if (!end)
+    {
+      g_set_error (error, PF_ERROR, PF_ERROR_INVALID, "%s: the report is not a JSON object", path);
+      g_free (json);
+      return FALSE;
+    }
+  GString *str = g_string_new_len (json, end - json);
+  g_free (json);
+  while (str->len > 0 && g_ascii_isspace (str->str[str->len - 1]))
+    g_string_truncate (str, str->len - 1);
+  g_string_append (str, ",\n  \"jets\": {\n");
+  for (int j = 0; j < 2; j++)
+    {
+      PfJetSummary s;
+      pf_jet_metrics_summarize (e->jets[j], &s);
+      g_string_append_printf (str, "    \"%s\": ", jet_source_names[j]);
+      pf_jet_summary_to_json (&s, &e->jet_options, str, 4);
+      g_string_append (str, j == 0 ? ",\n" : "\n");
+      pf_jet_summary_clear (&s);
+    }
+  g_string_append (str, "  }\n}\n");
+  /* g_file_set_contents writes a temporary file and renames it into place */
+  gboolean ok = g_file_set_contents (path, str->str, (gssize) str->len, error);
+  g_string_free (str, TRUE);
+  return ok;
+}
+
+typedef struct {
+  PflowEvaluation *e;
+  const float *truth, *pred;
+  const char *title;
+  PfJetEvent *ev;
+} JetFigure;
+
+/* The circle of radius r around (eta, phi), and its image one turn over when it crosses
+ * phi = +-pi, clipped to the plot. */
+static void
+draw_circle (cairo_t *cr, const PfRenderRect *plot, double eta_max, double eta, double phi,
+             double r, gboolean dashed)
+{
+  const double sx = plot->w / (2 * G_PI), sy = plot->h / (2 * eta_max);
+  cairo_save (cr);
+  cairo_rectangle (cr, plot->x, plot->y, plot->w, plot->h);
+  cairo_clip (cr);
+  cairo_set_line_width (cr, 2.0);
+  cairo_set_source_rgb (cr, dashed ? 1.0 : 1.0, dashed ? 0.3 : 1.0, dashed ? 0.3 : 1.0);
+  if (dashed)
+    {
+      const double d[] = { 6.0, 4.0 };
+      cairo_set_dash (cr, d, 2, 0);
+    }
+  for (int k = -1; k <= 1; k++)
+    {
+      double cx = plot->x + (phi + k * 2 * G_PI + G_PI) * sx;
+      double cy = plot->y + plot->h - (eta + eta_max) * sy;
+      cairo_save (cr);
+      cairo_translate (cr, cx, cy);
+      cairo_scale (cr, sx, sy); /* a circle in (eta, phi), whatever the aspect of the pixels */
+      cairo_new_path (cr);
+      cairo_arc (cr, 0, 0, r, 0, 2 * G_PI);
+      cairo_restore (cr);
+      cairo_stroke (cr);
+    }
+  cairo_restore (cr);
+}
+
+static void
+draw_jet_figure (cairo_t *cr, double width, double height, gpointer user)
+{
+  JetFigure *f = user;
+  const int S = f->e->image_size;
+  PfRenderRect area = { 0, 0, width, height };
+  PfImageLayout lay[3];
+  pf_render_event_panel (cr, &area, f->truth, f->pred, S, S, PF_RENDER_SCALE_LOG, f->title, lay);
+  const PfJetMetricsOptions *o = &f->e->jet_options;
+  /* truth circles solid in the truth and prediction panes, predicted ones dashed */
+  for (int pane = 0; pane < 2; pane++)
+    {
+      for (int i = 0; i < f->ev->n_truth; i++)
+        {
+          const PfJet *j = &f->ev->truth[i];
+          draw_circle (cr, &lay[pane].plot, o->eta_max, j->rap, j->phi, sqrt (j->area / G_PI), FALSE);
+        }
+      for (int i = 0; i < f->ev->n_pred; i++)
+        {
+          const PfJet *j = &f->ev->pred[i];
+          draw_circle (cr, &lay[pane].plot, o->eta_max, j->rap, j->phi, sqrt (j->area / G_PI), TRUE);
+        }
+    }
+}
+
+/* The first sample event with a measured truth jet (or the first one), with its jets; and
+ * the histogram of the relative jet energy error of each source. */
+static gboolean
+write_jet_figures (PflowEvaluation *e, const char *dir, GError **error)
+{
+  const gsize plane = (gsize) e->image_size * e->image_size;
+  gboolean ok = TRUE;
+  if (e->n_samples > 0)
+    {
+      PfJetEvent ev = { 0 };
+      int pick = -1;
+      for (int i = 0; i < e->n_samples && pick < 0 && ok; i++)
+        {
+          pf_jet_event_clear (&ev);
+          ok = pf_jet_event_compute (&e->jet_options, e->sample_pred + i * plane,
+                                     e->sample_truth + i * plane, &ev, error);
+          if (ok && ev.n_truth > 0)
+            pick = i;
+        }
+      if (ok && pick < 0)
+        {
+          pf_jet_event_clear (&ev);
+          pick = 0;
+          ok = pf_jet_event_compute (&e->jet_options, e->sample_pred, e->sample_truth, &ev, error);
+        }
+      char *title = g_strdup_printf ("event %" G_GINT64_FORMAT ": jets pt > %g GeV, truth solid, "
+                                     "prediction (pt > %g GeV) dashed", e->first + pick,
+                                     e->jet_options.jet_pt_min, e->jet_options.pred_pt_min);
+      JetFigure f = { e, e->sample_truth + pick * plane, e->sample_pred + pick * plane, title, &ev };
+      for (int k = 0; k < 2 && ok; k++)
+        {
+          char *path = g_build_filename (dir, k ? "jets-event.svg" : "jets-event.png", NULL);
+          ok = pf_render_to_file (path, 1500, 520, draw_jet_figure, &f, error);
+          g_free (path);
+        }
+      g_free (title);
+      pf_jet_event_clear (&ev);
+    }
+  for (int j = 0; j < 2 && ok; j++)
+    {
+      PfJetSummary s;
+      pf_jet_metrics_summarize (e->jets[j], &s);
+      PfHistSpec hs;
+      pf_hist_spec_init (&hs, s.counts, s.nbins, s.lo, s.hi);
+      char *title = g_strdup_printf ("%s: relative jet energy error, %" G_GINT64_FORMAT " matched jets",
+                                     jet_source_names[j], s.n_matched);
+      hs.title = title;
+      hs.xlabel = "(E_pred - E_true) / E_true";
+      hs.ylabel = "jets";
+      if (s.fitted)
+        {
+          hs.has_fit = TRUE;
+          hs.amplitude = s.fit.amplitude;
+          hs.mean = s.fit.mean;
+          hs.mean_err = s.fit.mean_err;
+          hs.sigma = s.fit.sigma;
+          hs.sigma_err = s.fit.sigma_err;
+          hs.chi2 = s.fit.chi2;
+          hs.ndf = s.fit.ndf;
+        }
+      for (int k = 0; k < 2 && ok; k++)
+        {
+          char *name = g_strdup_printf ("jets-energy-%s.%s", jet_source_names[j], k ? "svg" : "png");
+          char *path = g_build_filename (dir, name, NULL);
+          ok = pf_render_hist_to_file (path, 720, 480, &hs, NULL, error);
+          g_free (path);
+          g_free (name);
+        }
+      g_free (title);
+      pf_jet_summary_clear (&s);
+    }
+  return ok;
 }
 
 int
@@ -324,8 +574,17 @@ pflow_cmd_eval (int argc, char **argv)
     }
   json_path = g_build_filename (outdir, "report.json", NULL);
   md_path = g_build_filename (outdir, "bands.md", NULL);
-  if (!pf_evaluation_write_json (e.ev, json_path, &error) || !(md = pflow_evaluation_band_table (&e, &error)) ||
-      !g_file_set_contents (md_path, md, -1, &error))
+  if (!write_report (&e, json_path, &error) || !(md = pflow_evaluation_band_table (&e, &error)))
+    goto fail;
+  char *jet_md = pflow_evaluation_jet_table (&e);
+  if (jet_md)
+    {
+      char *both = g_strconcat (md, jet_md, NULL);
+      g_free (md);
+      g_free (jet_md);
+      md = both;
+    }
+  if (!g_file_set_contents (md_path, md, -1, &error) || (e.jets[0] && !write_jet_figures (&e, outdir, &error)))
     goto fail;
   int S = e.image_size;
   for (int i = 0; i < e.n_samples; i++)

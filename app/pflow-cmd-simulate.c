@@ -1,10 +1,23 @@
 /* pflow-cmd-simulate.c — `pflow simulate`: the simulator streamed into an HDF5 dataset.
  *
  * Events are simulated in blocks on all cores and appended to a temporary file that is renamed
- * into place only when complete, so Ctrl-C or an error never leaves a partial dataset. */
+ * into place only when complete, so Ctrl-C or an error never leaves a partial dataset.
+ *
+ * Jet test sets (--jets builtin|FILE.hepmc3, DESIGN.md §4): each simulated event gets the
+ * visible final-state particles of K jet events (--jets-per-event, default 1) on top of its own
+ * particles; they go through the same detector response (pf_sim_run_with_particles) and the
+ * sixth channel `jet` holds their truth alone. Built-in: simulated event e takes generator
+ * events e K .. e K + K - 1 (pf-jetgen.h, seeded with --seed). HepMC3: the file's events in
+ * order, K per simulated event, never reused: when the file runs out the dataset stops at the
+ * last complete event (a note says so; `jet_events_used` records how many file events went in).
+ * A file without a single event, or with an error anywhere, fails with FILE:LINE and writes
+ * nothing. */
 #include "pflow-cli.h"
 #include "pf-dataset.h"
 #include "pf-error.h"
+#include "pf-hepmc3.h"
+#include "pf-jetgen.h"
+#include "pf-particles.h"
 #include "pf-sim.h"
 #include <glib/gi18n.h>
 #include <math.h>
@@ -14,26 +27,134 @@
 /* Events per block: bounds memory (5 x 56 x 56 floats = 62.7 KB per event, ~32 MB a block). */
 #define SIM_BLOCK_EVENTS 512
 
-gboolean
-pflow_simulate_to_file (const PfSimParams *p, gint64 n_events, const char *path, int threads,
-                  int compression, gboolean quiet, GError **error)
+/* Where the jet particles come from. */
+typedef struct {
+  const char *file;        /* HepMC3 path, NULL for the built-in generator */
+  PfJetGenParams gen;
+  PfHepmc3Reader *reader;
+  int per_event;           /* K */
+  gint64 used;             /* jet events consumed so far */
+  gint64 dropped;          /* invisible particles left out */
+  PfParticleList tmp;
+} JetSource;
+
+/* Appends the visible particles of `l` to `out` as simulator inputs. */
+static void
+append_particles (JetSource *js, const PfParticleList *l, GArray *out)
 {
-  PfDatasetWriter *w = pf_dataset_writer_new (path, p, p->image_size, compression, error);
+  for (gsize i = 0; i < l->n; i++)
+    {
+      const PfParticle *q = &l->items[i];
+      if (q->species == PF_SPECIES_INVISIBLE)
+        {
+          js->dropped++;
+          continue;
+        }
+      PfSimInput x = { (float) q->e, (float) pf_particle_eta (q), (float) pf_particle_phi (q),
+                       CLAMP (q->charge, -1, 1), q->species };
+      g_array_append_val (out, x);
+    }
+}
+
+/* The jet particles of events [first, first + n) into lists[0..); returns how many events got
+ * all K jet events (fewer only when a file runs out), -1 on error. */
+static gint64
+jets_fill (JetSource *js, const PfSimParams *p, gint64 first, gint64 n, GArray **lists,
+           GError **error)
+{
+  for (gint64 i = 0; i < n; i++)
+    {
+      g_array_set_size (lists[i], 0);
+      for (int k = 0; k < js->per_event; k++)
+        {
+          if (!js->file)
+            pf_jetgen_event (&js->gen, (first + i) * js->per_event + k, &js->tmp, NULL);
+          else
+            {
+              gint64 number = 0;
+              if (!pf_hepmc3_reader_next (js->reader, &js->tmp, &number, error))
+                return error && *error ? -1 : i;
+            }
+          js->used++;
+          append_particles (js, &js->tmp, lists[i]);
+        }
+      char *what = js->file ? g_strdup_printf ("%s (jet events up to %" G_GINT64_FORMAT ")", js->file, js->used)
+                            : g_strdup_printf ("built-in jets of event %" G_GINT64_FORMAT, first + i);
+      gboolean ok = pf_sim_inputs_validate (p, (const PfSimInput *) lists[i]->data, (int) lists[i]->len,
+                                            what, error);
+      g_free (what);
+      if (!ok)
+        return -1;
+    }
+  return n;
+}
+
+/* Root attributes that say where the jets came from. */
+static gboolean
+jets_attrs (PfDatasetWriter *w, const JetSource *js, GError **error)
+{
+  char *gen = js->file ? NULL
+    : g_strdup_printf ("pt_min=%g pt_max=%g pt_power=%g eta_max=%g z_min=%g theta_min=%g "
+                       "theta_max=%g kt_min=%g stop_e=%g max_particles=%d frac_pi0=%g "
+                       "frac_neutral_cum=%g seed=%" G_GUINT64_FORMAT, js->gen.pt_min,
+                       js->gen.pt_max, js->gen.pt_power, js->gen.eta_max, js->gen.z_min,
+                       js->gen.theta_min, js->gen.theta_max, js->gen.kt_min, js->gen.stop_e,
+                       js->gen.max_particles, js->gen.frac_pi0, js->gen.frac_neutral_cum,
+                       js->gen.seed);
+  char *k = g_strdup_printf ("%d", js->per_event);
+  char *used = g_strdup_printf ("%" G_GINT64_FORMAT, js->used);
+  char *dropped = g_strdup_printf ("%" G_GINT64_FORMAT, js->dropped);
+  gboolean ok = pf_dataset_writer_set_attr_string (w, "jet_source", js->file ? "hepmc3" : "builtin", error)
+    && (js->file ? pf_dataset_writer_set_attr_string (w, "jet_file", js->file, error)
+                 : pf_dataset_writer_set_attr_string (w, "jet_generator", gen, error))
+    && pf_dataset_writer_set_attr_string (w, "jet_events_per_event", k, error)
+    && pf_dataset_writer_set_attr_string (w, "jet_events_used", used, error)
+    && pf_dataset_writer_set_attr_string (w, "jet_invisible_dropped", dropped, error);
+  g_free (gen);
+  g_free (k);
+  g_free (used);
+  g_free (dropped);
+  return ok;
+}
+
+/* The plain simulator (js NULL) or a jet set; *n_written gets the events in the file. */
+static gboolean
+simulate_file (const PfSimParams *p, gint64 n_events, const char *path, int threads,
+               int compression, gboolean quiet, JetSource *js, gint64 *n_written, GError **error)
+{
+  PfDatasetWriterOptions o;
+  pf_dataset_writer_options_init (&o);
+  o.image_size = p->image_size;
+  o.compression_level = compression;
+  o.n_channels = js ? PF_DATASET_MAX_CHANNELS : PF_N_CHANNELS;
+  PfDatasetWriter *w = pf_dataset_writer_new_full (path, p, &o, error);
   if (!w)
     return FALSE;
   gint64 block = MIN (n_events, SIM_BLOCK_EVENTS);
   gsize plane = (gsize) p->image_size * p->image_size;
-  float *buf = g_try_malloc ((gsize) block * PF_N_CHANNELS * plane * sizeof (float));
+  float *buf = g_try_malloc ((gsize) block * o.n_channels * plane * sizeof (float));
   if (!buf)
     {
       g_set_error (error, PF_ERROR, PF_ERROR_IO, "out of memory for a block of %" G_GINT64_FORMAT " events", block);
       pf_dataset_writer_abort (w);
       return FALSE;
     }
+  GArray **lists = NULL;
+  const PfSimInput **extra = NULL;
+  int *n_extra = NULL;
+  if (js)
+    {
+      lists = g_new (GArray *, block);
+      for (gint64 i = 0; i < block; i++)
+        lists[i] = g_array_new (FALSE, FALSE, sizeof (PfSimInput));
+      extra = g_new (const PfSimInput *, block);
+      n_extra = g_new (int, block);
+    }
   char *label = g_path_get_basename (path);
   PflowProgress *prog = pflow_progress_new (label, n_events, quiet);
-  gboolean ok = TRUE;
-  for (gint64 first = 0; first < n_events && ok; first += block)
+  gboolean ok = TRUE, ran_out = FALSE;
+  gint64 done = 0;
+  while (done < n_events && ok && !ran_out)
     {
       if (g_atomic_int_get (&pflow_cancel_flag))
         {
@@ -41,20 +162,95 @@ pflow_simulate_to_file (const PfSimParams *p, gint64 n_events, const char *path,
           ok = FALSE;
           break;
         }
-      gint64 n = MIN (block, n_events - first);
-      pf_sim_run (p, first, n, buf, threads);
-      ok = pf_dataset_writer_append (w, n, buf, error);
-      pflow_progress_update (prog, first + n);
+      gint64 n = MIN (block, n_events - done);
+      if (js)
+        {
+          gint64 got = jets_fill (js, p, done, n, lists, error);
+          if (got < 0)
+            {
+              ok = FALSE;
+              break;
+            }
+          ran_out = got < n;
+          n = got;
+          for (gint64 i = 0; i < n; i++)
+            {
+              extra[i] = (const PfSimInput *) lists[i]->data;
+              n_extra[i] = (int) lists[i]->len;
+            }
+          /* the writer wants the block of exactly n events, channel-major */
+          if (n > 0)
+            pf_sim_run_with_particles (p, done, n, extra, n_extra, buf, threads);
+        }
+      else
+        pf_sim_run (p, done, n, buf, threads);
+      if (n > 0)
+        ok = pf_dataset_writer_append (w, n, buf, error);
+      done += n;
+      pflow_progress_update (prog, done);
     }
   pflow_progress_finish (prog);
   g_free (label);
   g_free (buf);
+  if (js)
+    {
+      for (gint64 i = 0; i < block; i++)
+        g_array_free (lists[i], TRUE);
+      g_free (lists);
+      g_free (extra);
+      g_free (n_extra);
+    }
+  if (ok && done == 0)
+    {
+      g_set_error (error, PF_ERROR, PF_ERROR_FORMAT, "%s: no jet event in the file; no dataset written",
+                   js && js->file ? js->file : path);
+      ok = FALSE;
+    }
+  if (ok && js)
+    ok = jets_attrs (w, js, error);
   if (!ok)
     {
       pf_dataset_writer_abort (w);
       return FALSE;
     }
+  if (ran_out && !quiet)
+    fprintf (stderr, "pflow simulate: %s has %" G_GINT64_FORMAT " events, enough for %" G_GINT64_FORMAT
+             " simulated events (of %" G_GINT64_FORMAT " asked) at %d per event\n",
+             js->file, js->used, done, n_events, js->per_event);
+  if (n_written)
+    *n_written = done;
   return pf_dataset_writer_commit (w, error);
+}
+
+gboolean
+pflow_simulate_to_file (const PfSimParams *p, gint64 n_events, const char *path, int threads,
+                  int compression, gboolean quiet, GError **error)
+{
+  return simulate_file (p, n_events, path, threads, compression, quiet, NULL, NULL, error);
+}
+
+/* --jets: opens the source and writes the jet set. */
+static gboolean
+simulate_jets (const PfSimParams *p, gint64 n_events, const char *path, int threads,
+               int compression, gboolean quiet, const char *jets, int per_event,
+               gint64 *n_written, GError **error)
+{
+  JetSource js = { 0 };
+  pf_particle_list_init (&js.tmp);
+  js.per_event = per_event;
+  pf_jetgen_params_init_default (&js.gen);
+  js.gen.seed = p->seed;
+  if (strcmp (jets, "builtin") != 0)
+    {
+      js.file = jets;
+      if (!(js.reader = pf_hepmc3_reader_open (jets, error)))
+        return FALSE;
+    }
+  gboolean ok = simulate_file (p, n_events, path, threads, compression, quiet, &js, n_written, error);
+  if (js.reader)
+    pf_hepmc3_reader_free (js.reader);
+  pf_particle_list_clear (&js.tmp);
+  return ok;
 }
 
 int
@@ -68,8 +264,8 @@ pflow_cmd_simulate (int argc, char **argv)
   gint64 seed = 1;
   gint n_particles = p.n_particles;
   gboolean wrap_phi = FALSE, quiet = FALSE;
-  char *output = NULL, *preset = NULL;
-  gint threads = 0, compression = -1;
+  char *output = NULL, *preset = NULL, *jets = NULL;
+  gint threads = 0, compression = -1, jets_per_event = 1;
 
   GOptionEntry entries[] = {
     { "events", 'n', 0, G_OPTION_ARG_INT64, &n_events, N_("Number of events (default 10000)"), "N" },
@@ -86,6 +282,11 @@ pflow_cmd_simulate (int argc, char **argv)
     { "preset", 0, 0, G_OPTION_ARG_STRING, &preset, N_("'paper': the B=0.00 and B=0.50 sets of 10,000 events"), "NAME" },
     { "threads", 'j', 0, G_OPTION_ARG_INT, &threads, N_("Threads (default: all cores)"), "T" },
     { "compression", 0, 0, G_OPTION_ARG_INT, &compression, N_("Deflate level 0-9 (0 = none; default 1)"), "L" },
+    { "jets", 0, 0, G_OPTION_ARG_FILENAME, &jets,
+      N_("A jet test set: jets from the built-in generator or a HepMC3 file on top of every event; adds the 'jet' channel"),
+      "builtin|FILE.hepmc3" },
+    { "jets-per-event", 0, 0, G_OPTION_ARG_INT, &jets_per_event,
+      N_("Jet events overlaid on each simulated event (default 1)"), "K" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("No progress bar"), NULL },
     { NULL }
   };
@@ -119,6 +320,11 @@ pflow_cmd_simulate (int argc, char **argv)
     }
   if (compression < 0)
     compression = 1;
+  if (jets_per_event < 1 || jets_per_event > 1000)
+    {
+      fprintf (stderr, "pflow simulate: --jets-per-event must be 1..1000 (got %d)\n", jets_per_event);
+      return 2;
+    }
   p.bfield = bfield;
   p.nonlin = nonlin;
   p.res_scale = res_scale;
@@ -128,6 +334,12 @@ pflow_cmd_simulate (int argc, char **argv)
   p.seed = (uint64_t) seed;
 
   int status = 0;
+  if (preset && jets)
+    {
+      fprintf (stderr, "pflow simulate: --preset and --jets do not go together\n");
+      status = 2;
+      goto out;
+    }
   if (preset)
     {
       if (strcmp (preset, "paper") != 0)
@@ -172,14 +384,26 @@ pflow_cmd_simulate (int argc, char **argv)
       goto out;
     }
   char *path = output ? g_strdup (output) : pf_sim_default_filename (&p);
-  if (!pflow_simulate_to_file (&p, n_events, path, threads, compression, quiet, &error))
+  if (jets && !output)
+    {
+      /* Gauss_S1.00_NL0.30_B0.50.h5 -> Gauss_S1.00_NL0.30_B0.50_jets.h5 */
+      char *stem = g_strndup (path, strlen (path) - 3);
+      g_free (path);
+      path = g_strdup_printf ("%s_jets.h5", stem);
+      g_free (stem);
+    }
+  gint64 written = n_events;
+  if (jets ? !simulate_jets (&p, n_events, path, threads, compression, quiet, jets, jets_per_event,
+                             &written, &error)
+           : !pflow_simulate_to_file (&p, n_events, path, threads, compression, quiet, &error))
     status = pflow_fail ("simulate", error);
   else if (!quiet)
-    printf ("%s: %" G_GINT64_FORMAT " events\n", path, n_events);
+    printf ("%s: %" G_GINT64_FORMAT " events%s\n", path, written, jets ? " with jets" : "");
   g_free (path);
 
 out:
   g_free (output);
   g_free (preset);
+  g_free (jets);
   return status;
 }

@@ -3,6 +3,7 @@
  * both (and of the raw sum) on the same events. */
 #pragma once
 #include "pf-eval-report.h"
+#include "pf-jet-metrics.h"
 #include "pf-predictor.h"
 
 typedef struct {
@@ -14,6 +15,10 @@ typedef struct {
   int image_size;
   int n_samples;               /* sample events kept for figures */
   float *sample_truth, *sample_pred; /* n_samples * S * S each */
+  /* Jet metrics of the model [0] and the baseline [1], only for datasets with a `jet` channel
+   * (NULL otherwise). */
+  PfJetMetrics *jets[2];
+  PfJetMetricsOptions jet_options;
 } PflowEvaluation;
 
 gboolean pflow_evaluate (const char *ckpt, const char *data, PfSplit split, gboolean paper_compat,
@@ -21,3 +26,5 @@ gboolean pflow_evaluate (const char *ckpt, const char *data, PfSplit split, gboo
 void pflow_evaluation_clear (PflowEvaluation *e);
 /* The band table of the three sources as Markdown. */
 char *pflow_evaluation_band_table (PflowEvaluation *e, GError **error);
+/* The jet table of the model and the baseline as Markdown; NULL without jet metrics. */
+char *pflow_evaluation_jet_table (PflowEvaluation *e);

@@ -1088,6 +1088,241 @@ test_numpy_options (void)
   compare_with_numpy (&p, args2, 1500);
 }
 
+/* ---- extra particles (jet test sets) ---- */
+
+static void
+test_extra_none (void)
+{
+  PfSimParams p;
+  pf_sim_params_init_default (&p);
+  p.seed = 77;
+  const size_t npix = 56 * 56;
+  float *a = g_new (float, PF_N_CHANNELS * npix), *b = g_new (float, (PF_N_CHANNELS + 1) * npix);
+  float *ia[PF_N_CHANNELS], *ib[PF_N_CHANNELS];
+  for (int ch = 0; ch < PF_N_CHANNELS; ch++)
+    {
+      ia[ch] = a + ch * npix;
+      ib[ch] = b + ch * npix;
+    }
+  for (size_t i = 0; i < (PF_N_CHANNELS + 1) * npix; i++)
+    b[i] = NAN;
+  pf_sim_event (&p, 5, ia);
+  pf_sim_event_with_particles (&p, 5, NULL, 0, ib, b + PF_N_CHANNELS * npix);
+  g_assert_true (memcmp (a, b, PF_N_CHANNELS * npix * sizeof (float)) == 0);
+  for (size_t i = 0; i < npix; i++)
+    g_assert_cmpfloat (b[PF_N_CHANNELS * npix + i], ==, 0.0f);
+
+  /* the block form with empty lists: pf_sim_run's five channels, a zero jet channel */
+  const int n = 6;
+  float *ref = run_alloc (&p, 3, n, 1);
+  float *o = g_new (float, (PF_N_CHANNELS + 1) * npix * n);
+  for (size_t i = 0; i < (PF_N_CHANNELS + 1) * npix * n; i++)
+    o[i] = NAN;
+  const PfSimInput *ex[6] = { NULL };
+  int nx[6] = { 0 };
+  pf_sim_run_with_particles (&p, 3, n, ex, nx, o, 2);
+  g_assert_true (memcmp (o, ref, PF_N_CHANNELS * npix * n * sizeof (float)) == 0);
+  for (size_t i = 0; i < npix * n; i++)
+    g_assert_cmpfloat (o[PF_N_CHANNELS * npix * n + i], ==, 0.0f);
+  g_free (ref);
+  g_free (o);
+  g_free (a);
+  g_free (b);
+}
+
+/* Bin of x over [-half, half) in n bins (the values used below are far from edges). */
+static int
+bin_ref (double x, double half, int n)
+{
+  if (x < -half || x > half)
+    return -1;
+  return MIN (n - 1, (int) floor ((x + half) / (2 * half) * n));
+}
+
+/* One injected particle of each species on top of a full event: every pixel but the expected
+ * ones is unchanged (bit for bit), and the expected ones grow by the DESIGN.md §4 response with
+ * the noise of counter particle n_particles. */
+static void
+test_extra_species (void)
+{
+  PfSimParams p;
+  pf_sim_params_init_default (&p);
+  p.seed = 99;
+  const int S = p.image_size;
+  const size_t npix = (size_t) S * S;
+  const int64_t ev = 11;
+  uint32_t w[8];
+  _pf_sim_words (p.seed, ev, (uint32_t) p.n_particles, w);
+  float z_e, z_trk, z_emc, z_hcal;
+  _pf_sim_normal2 (w[0], w[1], &z_e, &z_trk);
+  _pf_sim_normal2 (w[2], w[3], &z_emc, &z_hcal);
+  g_assert_cmpfloat (fabs (z_emc), >, 1e-3); /* the noise is really applied */
+
+  float *plain = g_new (float, PF_N_CHANNELS * npix);
+  float *with = g_new (float, (PF_N_CHANNELS + 1) * npix);
+  float *ip[PF_N_CHANNELS], *iw[PF_N_CHANNELS];
+  for (int ch = 0; ch < PF_N_CHANNELS; ch++)
+    {
+      ip[ch] = plain + ch * npix;
+      iw[ch] = with + ch * npix;
+    }
+  float *jet = with + PF_N_CHANNELS * npix;
+  pf_sim_event (&p, ev, ip);
+
+  const struct { int species, charge; float e, eta, phi; } cases[] = {
+    { PF_SIM_PI0, 0, 50.0f, 0.31f, 1.02f },
+    { PF_SIM_NEUTRAL_HADRON, 0, 40.0f, -1.2f, -2.5f },
+    { PF_SIM_CHARGED_HADRON, +1, 5.0f, 2.0f, 0.52f },  /* bent by +B/E = 0.1 rad */
+    { PF_SIM_CHARGED_HADRON, -1, 4.0f, -0.4f, -0.03f }, /* bent by -0.125 rad */
+    { PF_SIM_PI0, -1, 4.0f, 0.9f, 2.9f },              /* an electron: track, EM shower */
+    { PF_SIM_NEUTRAL_HADRON, 0, 40.0f, 2.6f, 0.5f },   /* outside |eta| <= 2.5: lost */
+  };
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      PfSimInput in = { cases[c].e, cases[c].eta, cases[c].phi, cases[c].charge, cases[c].species };
+      GError *error = NULL;
+      g_assert_true (pf_sim_inputs_validate (&p, &in, 1, "case", &error));
+      pf_sim_event_with_particles (&p, ev, &in, 1, iw, jet);
+
+      double e = in.e, nl = p.nonlin, s = p.res_scale;
+      int row = bin_ref (in.eta, p.eta_max, S), col = bin_ref (in.phi, G_PI, S);
+      double phic = in.phi + in.charge * p.bfield / e;
+      int colc = bin_ref (phic, G_PI, S);
+      double w_trk = in.charge != 0 ? e * (1 + p.trk_res * s * z_trk) : 0;
+      double w_emc, rest;
+      if (in.species == PF_SIM_PI0)
+        {
+          w_emc = (e - nl * sqrt (e)) * 0.9 * (1 + p.emc_res * s * z_emc);
+          rest = 0.1 * e;
+        }
+      else
+        {
+          w_emc = 0.1 * e * (1 + p.emc_res * s * z_emc);
+          rest = 0.9 * e;
+        }
+      double w_hcal = (rest - nl * sqrt (rest)) * 0.9 * (1 + p.hcal_res * s * z_hcal);
+      if (in.charge != 0)
+        g_assert_cmpint (colc, !=, col); /* the cases are chosen so the bend moves a bin */
+      int trk_ch = in.charge > 0 ? PF_CH_TRK_P : PF_CH_TRK_N;
+
+      for (int ch = 0; ch <= PF_N_CHANNELS; ch++)
+        for (size_t i = 0; i < npix; i++)
+          {
+            float got = ch < PF_N_CHANNELS ? iw[ch][i] : jet[i];
+            double base = ch < PF_N_CHANNELS ? ip[ch][i] : 0.0, add = 0;
+            if (row >= 0 && (int) i == row * S + col)
+              {
+                if (ch == PF_CH_TRUTH || ch == PF_N_CHANNELS)
+                  add = e;
+                else if (ch == trk_ch)
+                  add = w_trk;
+              }
+            if (row >= 0 && colc >= 0 && (int) i == row * S + colc)
+              {
+                if (ch == PF_CH_EMCAL)
+                  add = w_emc;
+                else if (ch == PF_CH_HCAL)
+                  add = w_hcal;
+              }
+            if (add == 0)
+              g_assert_cmpfloat (got, ==, (float) base);
+            else
+              g_assert_cmpfloat (fabs (got - (base + add)), <=, 1e-5 * (base + add) + 1e-6);
+          }
+      if (row < 0)
+        g_assert_cmpfloat (img_sum (jet, npix), ==, 0.0);
+      else
+        g_assert_cmpfloat (img_sum (jet, npix), ==, e);
+    }
+  g_free (plain);
+  g_free (with);
+}
+
+/* Many events with lists of different lengths (over one batch of 64 too): bit-identical for
+ * every thread count and to one event at a time; the jet channel sums what lands inside. */
+static void
+test_extra_threads (void)
+{
+  PfSimParams p;
+  pf_sim_params_init_default (&p);
+  p.seed = 5;
+  p.n_particles = 300;
+  const int n = 17;
+  const size_t npix = 56 * 56, total = (PF_N_CHANNELS + 1) * npix * n;
+  GRand *r = g_rand_new_with_seed (4);
+  PfSimInput *lists[17];
+  int counts[17];
+  for (int i = 0; i < n; i++)
+    {
+      counts[i] = i == 3 ? 0 : g_rand_int_range (r, 1, 150);
+      lists[i] = g_new (PfSimInput, MAX (counts[i], 1));
+      for (int j = 0; j < counts[i]; j++)
+        {
+          PfSimInput *x = &lists[i][j];
+          x->e = (float) g_rand_double_range (r, 0.05, 80);
+          x->eta = (float) g_rand_double_range (r, -2.7, 2.7);
+          x->phi = (float) g_rand_double_range (r, -G_PI, G_PI);
+          x->species = g_rand_int_range (r, 0, 3);
+          x->charge = x->species == PF_SIM_CHARGED_HADRON ? (g_rand_boolean (r) ? 1 : -1) : 0;
+        }
+      GError *error = NULL;
+      g_assert_true (pf_sim_inputs_validate (&p, lists[i], counts[i], "list", &error));
+    }
+  g_rand_free (r);
+  float *ref = g_new (float, total);
+  pf_sim_run_with_particles (&p, 40, n, (const PfSimInput *const *) lists, counts, ref, 1);
+  const int threads[] = { 2, 3, 0 };
+  for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+    {
+      float *o = g_new (float, total);
+      for (size_t i = 0; i < total; i++)
+        o[i] = NAN;
+      pf_sim_run_with_particles (&p, 40, n, (const PfSimInput *const *) lists, counts, o,
+                                 threads[t]);
+      g_assert_true (memcmp (o, ref, total * sizeof (float)) == 0);
+      g_free (o);
+    }
+  float *one = g_new (float, (PF_N_CHANNELS + 1) * npix);
+  for (int i = 0; i < n; i++)
+    {
+      float *img[PF_N_CHANNELS];
+      for (int ch = 0; ch < PF_N_CHANNELS; ch++)
+        img[ch] = one + ch * npix;
+      pf_sim_event_with_particles (&p, 40 + i, lists[i], counts[i], img, one + PF_N_CHANNELS * npix);
+      for (int ch = 0; ch <= PF_N_CHANNELS; ch++)
+        g_assert_true (memcmp (one + ch * npix, ref + ((size_t) ch * n + i) * npix,
+                               npix * sizeof (float)) == 0);
+      double inside = 0;
+      for (int j = 0; j < counts[i]; j++)
+        inside += fabsf (lists[i][j].eta) <= 2.5f ? lists[i][j].e : 0.0f;
+      g_assert_cmpfloat (fabs (img_sum (one + PF_N_CHANNELS * npix, npix) - inside), <=, 1e-4 * inside + 1e-6);
+    }
+  g_free (one);
+  g_free (ref);
+  for (int i = 0; i < n; i++)
+    g_free (lists[i]);
+}
+
+static void
+test_extra_validate (void)
+{
+  PfSimParams p;
+  pf_sim_params_init_default (&p);
+  const PfSimInput bad[] = {
+    { NAN, 0, 0, 0, PF_SIM_PI0 }, { -1, 0, 0, 0, PF_SIM_PI0 }, { 1, INFINITY, 0, 0, PF_SIM_PI0 },
+    { 1, 0, 0, 2, PF_SIM_CHARGED_HADRON }, { 1, 0, 0, 0, 3 },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      PfSimInput two[2] = { { 1, 0, 0, 0, PF_SIM_PI0 }, bad[i] };
+      GError *error = NULL;
+      g_assert_false (pf_sim_inputs_validate (&p, two, 2, "jets.hepmc3 event 4", &error));
+      g_assert_error (error, PF_ERROR, PF_ERROR_INVALID);
+      g_assert_nonnull (strstr (error->message, "jets.hepmc3 event 4: extra particle 1"));
+      g_clear_error (&error);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1110,5 +1345,9 @@ main (int argc, char **argv)
   g_test_add_func ("/sim/wrap-phi", test_wrap_phi);
   g_test_add_func ("/sim/numpy/default", test_numpy_default);
   g_test_add_func ("/sim/numpy/options", test_numpy_options);
+  g_test_add_func ("/sim/extra/none", test_extra_none);
+  g_test_add_func ("/sim/extra/species", test_extra_species);
+  g_test_add_func ("/sim/extra/threads", test_extra_threads);
+  g_test_add_func ("/sim/extra/validate", test_extra_validate);
   return g_test_run ();
 }

@@ -241,6 +241,10 @@ pf_fastjet_cluster (const PfJetParams *p, const double *xyze, gsize n, GError **
                        "particle %" G_GSIZE_FORMAT ": component %d is not finite", i, k);
           return nullptr;
         }
+  /* No particle, no jet: FastJet 3.4's lazy anti-kt strategy with ghosts crashes on an empty
+   * event (MinHeap::initialise), so it is never asked. */
+  if (n == 0)
+    return g_new0 (PfJetList, 1);
   try
     {
       return cluster (p, xyze, n);

@@ -7,9 +7,6 @@
 
 G_BEGIN_DECLS
 
-/* Particle species, decided by one uniform u. */
-enum { PF_SIM_PI0, PF_SIM_NEUTRAL_HADRON, PF_SIM_CHARGED_HADRON };
-
 typedef struct {
   float e;        /* generated energy (truth weight) */
   float eta, phi; /* generated position */

@@ -19,6 +19,7 @@
 #include "pf-sim.h"
 #include "pf-sim-private.h"
 #include "pf-rng.h"
+#include "pf-error.h"
 
 #include <float.h>
 #include <math.h>
@@ -368,6 +369,63 @@ event_counters (int64_t event, uint32_t *c0, uint32_t *c2)
   *c2 = (uint32_t) ((uint64_t) event >> 32) * 2u;
 }
 
+/* The detector response of one particle (DESIGN.md §4 steps 2-5): tracker weight, deflected
+ * phi, Emcal and Hcal weights. Shared by the simulator's own particles (inlined into the
+ * vectorised loop) and the extra particles, so both see exactly the same detector. */
+static inline void
+response (const PfSimConst *k, float e, int em, int charged, float qf, float phi, float z_trk,
+          float z_emc, float z_hcal, float *wt_out, float *phic_out, float *we_out,
+          float *wh_out)
+{
+  /* tracker: charged above threshold, at the generated phi */
+  float wt = (charged & (e > k->trk_thr)) ? e * (1.0f + k->sig_trk * z_trk) : 0.0f;
+
+  /* magnetic field; E is clamped only to keep 0/0 out of neutral particles */
+  float emin = e > FLT_MIN ? e : FLT_MIN;
+  float phic = phi + qf * k->bfield / emin;
+  /* in float, exact enough for turns up to ~1e4 rad; beyond that (E below ~1e-4 GeV,
+   * far under every threshold) the result may fall outside [-pi, pi] and be dropped */
+  float wrapped = phic - PF_TWO_PI_F * floorf ((phic + PF_PI_F) * (1.0f / PF_TWO_PI_F));
+  phic = k->wrap ? wrapped : phic;
+
+  /* Emcal then Hcal on what is left */
+  float resp_emc = 1.0f + k->sig_emc * z_emc;
+  float w_em = (e - k->nonlin * sqrtf (e)) * k->sampling * resp_emc;
+  float w_had = k->had_frac * e * resp_emc;
+  int pass_e = e > k->emc_thr;
+  float we = pass_e ? (em ? w_em : w_had) : 0.0f;
+  float er = pass_e ? (em ? e * k->leak : e * (1.0f - k->had_frac)) : e;
+  float wh = er > k->hcal_thr
+               ? (er - k->nonlin * sqrtf (er)) * k->sampling * (1.0f + k->sig_hcal * z_hcal)
+               : 0.0f;
+  *wt_out = wt;
+  *phic_out = phic;
+  *we_out = we;
+  *wh_out = wh;
+}
+
+/* Bins; weights of what falls outside the image are cleared here. */
+static inline void
+batch_bins (const PfSimConst *k, PfSimBatch *b)
+{
+  for (int i = 0; i < PF_SIM_BATCH; i++)
+    {
+      float row = bin_of (b->eta[i], k->eta_max, k->eta_w, k->eta_inv_w, k->size);
+      float col = bin_of (b->phi[i], PF_PI_F, k->phi_w, k->phi_inv_w, k->size);
+      float colc = bin_of (b->phic[i], PF_PI_F, k->phi_w, k->phi_inv_w, k->size);
+      float gen_in = row < col ? row : col, calo_in = row < colc ? row : colc;
+      b->et[i] = gen_in >= 0.0f ? b->e[i] : 0.0f;
+      b->ig[i] = gen_in >= 0.0f ? (int32_t) (row * k->size + col) : 0;
+      b->ic[i] = calo_in >= 0.0f ? (int32_t) (row * k->size + colc) : 0;
+      b->wt[i] = gen_in >= 0.0f ? b->wt[i] : 0.0f;
+      b->we[i] = calo_in >= 0.0f ? b->we[i] : 0.0f;
+      b->wh[i] = calo_in >= 0.0f ? b->wh[i] : 0.0f;
+      b->row[i] = (int32_t) row;
+      b->col[i] = (int32_t) col;
+      b->colc[i] = (int32_t) colc;
+    }
+}
+
 /* Everything about particles [first, first + PF_SIM_BATCH) of an event except the
  * histogram fill. */
 static void
@@ -406,28 +464,8 @@ batch_compute (const PfSimConst *kp, int64_t event, uint32_t first, PfSimBatch *
       float f = charged ? k->charged_range : 1.0f;
       float eta = (ue - 0.5f) * k->two_eta_max * f;
       float phi = (up - 0.5f) * PF_TWO_PI_F * f;
-
-      /* tracker: charged above threshold, at the generated phi */
-      float wt = (charged & (e > k->trk_thr)) ? e * (1.0f + k->sig_trk * z_trk) : 0.0f;
-
-      /* magnetic field; E is clamped only to keep 0/0 out of neutral particles */
-      float emin = e > FLT_MIN ? e : FLT_MIN;
-      float phic = phi + qf * k->bfield / emin;
-      /* in float, exact enough for turns up to ~1e4 rad; beyond that (E below ~1e-4 GeV,
-       * far under every threshold) the result may fall outside [-pi, pi] and be dropped */
-      float wrapped = phic - PF_TWO_PI_F * floorf ((phic + PF_PI_F) * (1.0f / PF_TWO_PI_F));
-      phic = k->wrap ? wrapped : phic;
-
-      /* Emcal then Hcal on what is left */
-      float resp_emc = 1.0f + k->sig_emc * z_emc;
-      float w_em = (e - k->nonlin * sqrtf (e)) * k->sampling * resp_emc;
-      float w_had = k->had_frac * e * resp_emc;
-      int pass_e = e > k->emc_thr;
-      float we = pass_e ? (em ? w_em : w_had) : 0.0f;
-      float er = pass_e ? (em ? e * k->leak : e * (1.0f - k->had_frac)) : e;
-      float wh = er > k->hcal_thr
-                   ? (er - k->nonlin * sqrtf (er)) * k->sampling * (1.0f + k->sig_hcal * z_hcal)
-                   : 0.0f;
+      float wt, phic, we, wh;
+      response (k, e, em, charged, qf, phi, z_trk, z_emc, z_hcal, &wt, &phic, &we, &wh);
 
       b->e[i] = e;
       b->eta[i] = eta;
@@ -440,23 +478,44 @@ batch_compute (const PfSimConst *kp, int64_t event, uint32_t first, PfSimBatch *
       b->wh[i] = wh;
     }
 
-  /* bins; weights of what falls outside the image are cleared here */
+  batch_bins (k, b);
+}
+
+/* Extra particles in[0..count) (count <= PF_SIM_BATCH) of an event, numbered from counter
+ * particle `first`: their noise words, the given kinematics, then the same response and
+ * bins as batch_compute. Entries past count get E = 0, so every weight is 0. */
+static void
+batch_compute_extra (const PfSimConst *k, int64_t event, uint32_t first, const PfSimInput *in,
+                     int count, PfSimBatch *b)
+{
+  uint32_t c0, c2;
+  event_counters (event, &c0, &c2);
+  batch_philox (k, c0, c2, first, b->w);
   for (int i = 0; i < PF_SIM_BATCH; i++)
     {
-      float row = bin_of (b->eta[i], k->eta_max, k->eta_w, k->eta_inv_w, k->size);
-      float col = bin_of (b->phi[i], PF_PI_F, k->phi_w, k->phi_inv_w, k->size);
-      float colc = bin_of (b->phic[i], PF_PI_F, k->phi_w, k->phi_inv_w, k->size);
-      float gen_in = row < col ? row : col, calo_in = row < colc ? row : colc;
-      b->et[i] = gen_in >= 0.0f ? b->e[i] : 0.0f;
-      b->ig[i] = gen_in >= 0.0f ? (int32_t) (row * k->size + col) : 0;
-      b->ic[i] = calo_in >= 0.0f ? (int32_t) (row * k->size + colc) : 0;
-      b->wt[i] = gen_in >= 0.0f ? b->wt[i] : 0.0f;
-      b->we[i] = calo_in >= 0.0f ? b->we[i] : 0.0f;
-      b->wh[i] = calo_in >= 0.0f ? b->wh[i] : 0.0f;
-      b->row[i] = (int32_t) row;
-      b->col[i] = (int32_t) col;
-      b->colc[i] = (int32_t) colc;
+      box_muller (b->w[0][i], b->w[1][i], &b->z[0][i], &b->z[1][i]);
+      box_muller (b->w[2][i], b->w[3][i], &b->z[2][i], &b->z[3][i]);
     }
+  for (int i = 0; i < PF_SIM_BATCH; i++)
+    {
+      const PfSimInput *x = i < count ? &in[i] : NULL;
+      float e = x ? x->e : 0.0f, eta = x ? x->eta : 0.0f, phi = x ? x->phi : 0.0f;
+      int species = x ? x->species : PF_SIM_NEUTRAL_HADRON;
+      int q = x ? x->charge : 0;
+      float wt, phic, we, wh;
+      response (k, e, species == PF_SIM_PI0, q != 0, (float) q, phi, b->z[1][i], b->z[2][i],
+                b->z[3][i], &wt, &phic, &we, &wh);
+      b->e[i] = e;
+      b->eta[i] = eta;
+      b->phi[i] = phi;
+      b->phic[i] = phic;
+      b->q[i] = q;
+      b->species[i] = species;
+      b->wt[i] = wt;
+      b->we[i] = we;
+      b->wh[i] = wh;
+    }
+  batch_bins (k, b);
 }
 
 static void
@@ -476,13 +535,14 @@ batch_fill (const PfSimBatch *b, int count, float *const img[PF_N_CHANNELS])
     }
 }
 
-/* Per-thread work space: the batch and one event's five images. The images are built in
+/* Per-thread work space: the batch and one event's five images (six with the jet-only truth
+ * of extra particles). The images are built in
  * this cache-resident scratch and then streamed out: zeroing
  * and scattering straight into the (cold, large) output would read every line from memory
  * before writing it. */
 typedef struct {
   PfSimBatch batch;
-  float *scratch; /* PF_N_CHANNELS * npix */
+  float *scratch; /* (PF_N_CHANNELS + 1) * stride */
 } PfSimWork;
 
 /* channel blocks of the scratch start on 64-byte lines so the aligned loads hold */
@@ -496,7 +556,8 @@ static PfSimWork *
 sim_work_new (const PfSimConst *k)
 {
   PfSimWork *w = g_aligned_alloc (1, sizeof *w, 64);
-  w->scratch = g_aligned_alloc ((gsize) PF_N_CHANNELS * scratch_stride (k), sizeof (float), 64);
+  w->scratch = g_aligned_alloc ((gsize) (PF_N_CHANNELS + 1) * scratch_stride (k), sizeof (float),
+                                 64);
   return w;
 }
 
@@ -529,14 +590,17 @@ copy_out (float *restrict dst, const float *restrict src, size_t n)
     memcpy (dst + i, src + i, (n - i) * sizeof (float));
 }
 
+/* One event into img[] and, when jet is not NULL, the jet-only truth. The extra particles come
+ * after the event's own, so with none the five images are those of the plain simulator. */
 static void
-sim_event (const PfSimConst *k, int n_particles, int64_t event, PfSimWork *w,
-           float *const img[PF_N_CHANNELS])
+sim_event (const PfSimConst *k, int n_particles, int64_t event, const PfSimInput *extra,
+           int n_extra, PfSimWork *w, float *const img[PF_N_CHANNELS], float *jet)
 {
   const size_t npix = (size_t) k->size * k->size;
   float *scr[PF_N_CHANNELS];
   const size_t stride = scratch_stride (k);
-  memset (w->scratch, 0, PF_N_CHANNELS * stride * sizeof (float));
+  float *jet_scr = w->scratch + PF_N_CHANNELS * stride;
+  memset (w->scratch, 0, (PF_N_CHANNELS + (jet ? 1 : 0)) * stride * sizeof (float));
   for (int ch = 0; ch < PF_N_CHANNELS; ch++)
     scr[ch] = w->scratch + ch * stride;
   for (int first = 0; first < n_particles; first += PF_SIM_BATCH)
@@ -545,8 +609,19 @@ sim_event (const PfSimConst *k, int n_particles, int64_t event, PfSimWork *w,
       batch_compute (k, event, (uint32_t) first, &w->batch);
       batch_fill (&w->batch, count, scr);
     }
+  for (int j = 0; j < n_extra; j += PF_SIM_BATCH)
+    {
+      int count = MIN (PF_SIM_BATCH, n_extra - j);
+      batch_compute_extra (k, event, (uint32_t) n_particles + (uint32_t) j, extra + j, count,
+                           &w->batch);
+      batch_fill (&w->batch, count, scr);
+      for (int i = 0; jet && i < count; i++)
+        jet_scr[w->batch.ig[i]] += w->batch.et[i];
+    }
   for (int ch = 0; ch < PF_N_CHANNELS; ch++)
     copy_out (img[ch], scr[ch], npix);
+  if (jet)
+    copy_out (jet, jet_scr, npix);
 #if defined(__AVX2__) || defined(__AVX512F__)
   _mm_sfence (); /* streaming stores are visible to other threads after this */
 #endif
@@ -555,23 +630,28 @@ sim_event (const PfSimConst *k, int n_particles, int64_t event, PfSimWork *w,
 void
 pf_sim_event (const PfSimParams *p, int64_t event, float *const img[PF_N_CHANNELS])
 {
-  g_return_if_fail (p != NULL && img != NULL && event >= 0);
-  g_return_if_fail (p->image_size > 0 && p->n_particles >= 0);
-  PfSimConst k;
-  sim_const_init (&k, p);
-  PfSimWork *w = sim_work_new (&k);
-  sim_event (&k, p->n_particles, event, w, img);
-  sim_work_free (w);
+  pf_sim_event_with_particles (p, event, NULL, 0, img, NULL);
 }
 
 void
-pf_sim_run (const PfSimParams *p, int64_t first, int64_t n, float *out, int n_threads)
+pf_sim_event_with_particles (const PfSimParams *p, int64_t event, const PfSimInput *extra,
+                             int n_extra, float *const img[PF_N_CHANNELS], float *jet_truth)
 {
-  g_return_if_fail (p != NULL && first >= 0 && n >= 0);
+  g_return_if_fail (p != NULL && img != NULL && event >= 0);
   g_return_if_fail (p->image_size > 0 && p->n_particles >= 0);
-  g_return_if_fail (n == 0 || out != NULL);
-  if (n == 0)
-    return;
+  g_return_if_fail (n_extra >= 0 && (n_extra == 0 || extra != NULL));
+  PfSimConst k;
+  sim_const_init (&k, p);
+  PfSimWork *w = sim_work_new (&k);
+  sim_event (&k, p->n_particles, event, extra, n_extra, w, img, jet_truth);
+  sim_work_free (w);
+}
+
+/* pf_sim_run and pf_sim_run_with_particles: `extra` NULL means five channels, no extras. */
+static void
+run_events (const PfSimParams *p, int64_t first, int64_t n, const PfSimInput *const *extra,
+            const int *n_extra, float *out, int n_threads)
+{
   PfSimConst k;
   sim_const_init (&k, p);
   const size_t npix = (size_t) p->image_size * p->image_size;
@@ -581,6 +661,8 @@ pf_sim_run (const PfSimParams *p, int64_t first, int64_t n, float *out, int n_th
   if (nt > n)
     nt = (int) n;
 #pragma omp parallel num_threads(nt)
+#else
+  (void) n_threads;
 #endif
   {
     PfSimWork *w = sim_work_new (&k);
@@ -593,10 +675,73 @@ pf_sim_run (const PfSimParams *p, int64_t first, int64_t n, float *out, int n_th
         float *img[PF_N_CHANNELS];
         for (int ch = 0; ch < PF_N_CHANNELS; ch++)
           img[ch] = out + ((size_t) ch * (size_t) n + (size_t) i) * npix;
-        sim_event (&k, n_particles, first + i, w, img);
+        float *jet = extra ? out + ((size_t) PF_N_CHANNELS * (size_t) n + (size_t) i) * npix : NULL;
+        sim_event (&k, n_particles, first + i, extra ? extra[i] : NULL, extra ? n_extra[i] : 0,
+                   w, img, jet);
       }
     sim_work_free (w);
   }
+}
+
+void
+pf_sim_run (const PfSimParams *p, int64_t first, int64_t n, float *out, int n_threads)
+{
+  g_return_if_fail (p != NULL && first >= 0 && n >= 0);
+  g_return_if_fail (p->image_size > 0 && p->n_particles >= 0);
+  g_return_if_fail (n == 0 || out != NULL);
+  if (n == 0)
+    return;
+  run_events (p, first, n, NULL, NULL, out, n_threads);
+}
+
+void
+pf_sim_run_with_particles (const PfSimParams *p, int64_t first, int64_t n,
+                           const PfSimInput *const *extra, const int *n_extra, float *out,
+                           int n_threads)
+{
+  g_return_if_fail (p != NULL && first >= 0 && n >= 0);
+  g_return_if_fail (p->image_size > 0 && p->n_particles >= 0);
+  g_return_if_fail (n == 0 || (out != NULL && extra != NULL && n_extra != NULL));
+  if (n == 0)
+    return;
+  for (int64_t i = 0; i < n; i++)
+    g_return_if_fail (n_extra[i] >= 0 && (n_extra[i] == 0 || extra[i] != NULL));
+  run_events (p, first, n, extra, n_extra, out, n_threads);
+}
+
+gboolean
+pf_sim_inputs_validate (const PfSimParams *p, const PfSimInput *in, int n, const char *what,
+                        GError **error)
+{
+  if (n < 0 || (gint64) p->n_particles + n > (gint64) G_MAXUINT32)
+    {
+      g_set_error (error, PF_ERROR, PF_ERROR_INVALID,
+                   "%s: %d extra particles after %d simulated ones overflow the random counter",
+                   what, n, p->n_particles);
+      return FALSE;
+    }
+  for (int j = 0; j < n; j++)
+    {
+      const PfSimInput *x = &in[j];
+      const char *bad = NULL;
+      if (!isfinite (x->e) || x->e < 0.0f)
+        bad = "energy not finite or negative";
+      else if (!isfinite (x->eta) || !isfinite (x->phi))
+        bad = "position not finite";
+      else if (x->charge < -1 || x->charge > 1)
+        bad = "charge outside -1..1";
+      else if (x->species != PF_SIM_PI0 && x->species != PF_SIM_NEUTRAL_HADRON
+               && x->species != PF_SIM_CHARGED_HADRON)
+        bad = "unknown species";
+      if (bad)
+        {
+          g_set_error (error, PF_ERROR, PF_ERROR_INVALID,
+                       "%s: extra particle %d (E %g, eta %g, phi %g, charge %d, species %d): %s",
+                       what, j, x->e, x->eta, x->phi, x->charge, x->species, bad);
+          return FALSE;
+        }
+    }
+  return TRUE;
 }
 
 /* ---- private hooks ---- */

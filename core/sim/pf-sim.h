@@ -19,6 +19,10 @@ G_BEGIN_DECLS
 
 enum { PF_CH_EMCAL, PF_CH_HCAL, PF_CH_TRK_N, PF_CH_TRK_P, PF_CH_TRUTH, PF_N_CHANNELS };
 
+/* Particle species, decided by one uniform u for the simulator's own particles; same values as
+ * PfSpecies of core/jets/pf-particles.h (which adds invisible particles, never simulated). */
+enum { PF_SIM_PI0, PF_SIM_NEUTRAL_HADRON, PF_SIM_CHARGED_HADRON };
+
 typedef struct {
   int n_particles;         /* PartMult, 1600 */
   double frac_pi0;         /* neutral-pion fraction, 0.25 (u < frac_pi0) */
@@ -67,5 +71,43 @@ void pf_sim_run (const PfSimParams *p, int64_t first, int64_t n, float *out, int
 /* One event, single-threaded (the unit pf_sim_run parallelises): the five images go to
  * img[ch] (S * S floats each, overwritten). */
 void pf_sim_event (const PfSimParams *p, int64_t event, float *const img[PF_N_CHANNELS]);
+
+/* ---- extra particles (jet test sets, DESIGN.md §4; docs/jets.md) ----
+ *
+ * An extra particle has a given energy, position, charge and species and goes through the same
+ * detector response as the simulator's own: the tracker and the magnetic field follow its
+ * charge (an electron leaves a track and bends), the calorimeters its species (PF_SIM_PI0 = the
+ * electromagnetic response, the two hadron species the hadronic one), with the same thresholds,
+ * resolutions, non-linearity and binning; outside the image it is lost like any particle. Its
+ * noise comes from the Philox counter particle = n_particles + j for extra particle j, so the
+ * random streams of the n_particles ordinary particles do not change. It adds E at its
+ * generated (eta, phi) to the truth and to the jet-only truth. */
+typedef struct {
+  float e;        /* GeV, finite and >= 0 */
+  float eta, phi; /* generated position; phi in [-pi, pi] (others are lost, as bent ones) */
+  int charge;     /* -1, 0, +1 */
+  int species;    /* PF_SIM_PI0, PF_SIM_NEUTRAL_HADRON or PF_SIM_CHARGED_HADRON */
+} PfSimInput;
+
+/* PF_ERROR_INVALID naming the first bad entry (`what`, e.g. a file name, starts the message):
+ * non-finite or negative energy, non-finite position, charge outside -1..1, unknown species, or
+ * more extra particles than the counter space leaves (n_particles + n < 2^32). */
+gboolean pf_sim_inputs_validate (const PfSimParams *p, const PfSimInput *in, int n,
+                                 const char *what, GError **error);
+
+/* pf_sim_event plus n_extra extra particles (valid ones, see above). jet_truth (S * S,
+ * overwritten) may be NULL. With n_extra = 0 the five images are bit-identical to
+ * pf_sim_event's and jet_truth is zero. */
+void pf_sim_event_with_particles (const PfSimParams *p, int64_t event, const PfSimInput *extra,
+                                  int n_extra, float *const img[PF_N_CHANNELS],
+                                  float *jet_truth);
+
+/* Events [first, first + n) with extra particles: event first + i gets extra[i][0..n_extra[i]).
+ * `out` holds PF_N_CHANNELS + 1 channel blocks laid out like pf_sim_run's, the jet-only truth
+ * last (the `jet` channel of a dataset: pf_dataset_writer_append takes it as it is).
+ * Parallel over events, bit-identical for any thread count. */
+void pf_sim_run_with_particles (const PfSimParams *p, int64_t first, int64_t n,
+                                const PfSimInput *const *extra, const int *n_extra, float *out,
+                                int n_threads);
 
 G_END_DECLS

@@ -1,5 +1,6 @@
 /* test-jets-cli.c — `pflow jets` and `pflow bench jets` (through tests/jets/jets-cli-main.c):
- * JSON output equal to the library's jets, line-numbered errors, dataset images. */
+ * JSON output equal to the library's jets, line-numbered errors, dataset images; and
+ * `pflow simulate --jets` (builtin and HepMC3) through the pflow binary. */
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -7,6 +8,8 @@
 #include "pf-dataset.h"
 #include "pf-error.h"
 #include "pf-fastjet.h"
+#include "pf-hepmc3.h"
+#include "pf-particles.h"
 #include "pf-pixels.h"
 #include "pf-sim.h"
 
@@ -223,6 +226,161 @@ test_bench (void)
   g_free (err);
 }
 
+/* `pflow simulate --jets`: the real binary (PFLOW_BIN, or app/pflow of the build that holds
+ * PF_JETS_CLI). */
+static char *
+pflow_bin (void)
+{
+  const char *env = g_getenv ("PFLOW_BIN"), *cli = g_getenv ("PF_JETS_CLI");
+  if (env)
+    return g_strdup (env);
+  if (!cli)
+    return NULL;
+  char *d1 = g_path_get_dirname (cli), *d2 = g_path_get_dirname (d1), *d3 = g_path_get_dirname (d2);
+  char *bin = g_build_filename (d3, "app", "pflow", NULL);
+  g_free (d1);
+  g_free (d2);
+  g_free (d3);
+  if (!g_file_test (bin, G_FILE_TEST_IS_EXECUTABLE))
+    g_clear_pointer (&bin, g_free);
+  return bin;
+}
+
+static int
+run_pflow (const char *bin, const char *const *args, char **out, char **err)
+{
+  GPtrArray *argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (char *) bin);
+  for (int i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+  gint status = 0;
+  GError *error = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                               out, err, &status, &error));
+  g_assert_no_error (error);
+  g_ptr_array_free (argv, TRUE);
+  g_assert_true (WIFEXITED (status));
+  return WEXITSTATUS (status);
+}
+
+static void
+test_simulate_jets (void)
+{
+  char *bin = pflow_bin ();
+  if (!bin)
+    {
+      g_test_skip ("no pflow binary (set PFLOW_BIN)");
+      return;
+    }
+  char *out = NULL, *err = NULL;
+  char *path = g_build_filename (tmpdir, "jets.h5", NULL);
+  const char *sim[] = { "simulate", "--jets", "builtin", "--events", "20", "--particles", "200",
+                        "-q", "-o", path, NULL };
+  g_assert_cmpint (run_pflow (bin, sim, &out, &err), ==, 0);
+  g_free (out);
+  g_free (err);
+  const char *info[] = { "info", path, NULL };
+  g_assert_cmpint (run_pflow (bin, info, &out, &err), ==, 0);
+  g_assert_nonnull (strstr (out, "6 channels"));
+  g_free (out);
+  g_free (err);
+
+  /* the jet channel is the truth of the jet particles alone: inside the truth, and the truth
+   * minus it is the plain simulator's truth of the same seed */
+  GError *error = NULL;
+  PfDataset *d = pf_dataset_open (path, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (pf_dataset_n_channels (d), ==, 6);
+  char *src = pf_dataset_attr_string (d, "jet_source");
+  g_assert_cmpstr (src, ==, "builtin");
+  g_free (src);
+  PfSimParams p;
+  g_assert_true (pf_dataset_params (d, &p));
+  const gsize npix = 56 * 56;
+  float *jet = g_new (float, npix), *truth = g_new (float, npix), *plain = g_new (float, 5 * npix);
+  g_assert_true (pf_dataset_read_channel (d, PF_DATASET_CH_JET, 3, 1, jet, &error));
+  g_assert_true (pf_dataset_read_channel (d, PF_CH_TRUTH, 3, 1, truth, &error));
+  pf_sim_run (&p, 3, 1, plain, 1);
+  double jsum = 0;
+  for (gsize i = 0; i < npix; i++)
+    {
+      jsum += jet[i];
+      g_assert_cmpfloat (fabs (truth[i] - jet[i] - plain[PF_CH_TRUTH * npix + i]), <=, 1e-4 * truth[i] + 1e-5);
+    }
+  g_assert_cmpfloat (jsum, >, 100); /* two partons of pt >= 120 GeV */
+  pf_dataset_close (d);
+  g_free (jet);
+  g_free (truth);
+  g_free (plain);
+
+  /* a HepMC3 file: 3 events for 2 jet events per simulated event -> 1 event, then stop */
+  char *hep = g_build_filename (tmpdir, "jets.hepmc3", NULL);
+  PfParticleList ev[3];
+  for (int e = 0; e < 3; e++)
+    {
+      pf_particle_list_init (&ev[e]);
+      PfParticle q = { 0 };
+      pf_particle_set_massless (&q, 200, 0.5, 1.0 + e);
+      q.pdg = 211;
+      q.charge = 1;
+      q.species = PF_SPECIES_CHARGED_HADRON;
+      pf_particle_list_append (&ev[e], &q);
+      q.pdg = 12; /* a neutrino: dropped */
+      q.charge = 0;
+      q.species = PF_SPECIES_INVISIBLE;
+      pf_particle_list_append (&ev[e], &q);
+    }
+  g_assert_true (pf_hepmc3_write (hep, ev, 3, FALSE, &error));
+  for (int e = 0; e < 3; e++)
+    pf_particle_list_clear (&ev[e]);
+  char *hpath = g_build_filename (tmpdir, "hep.h5", NULL);
+  const char *simh[] = { "simulate", "--jets", hep, "--jets-per-event", "2", "--events", "5",
+                         "--particles", "100", "-o", hpath, NULL };
+  g_assert_cmpint (run_pflow (bin, simh, &out, &err), ==, 0);
+  g_assert_nonnull (strstr (err, "enough for 1 simulated events"));
+  g_free (out);
+  g_free (err);
+  d = pf_dataset_open (hpath, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (pf_dataset_n_events (d), ==, 1);
+  char *used = pf_dataset_attr_string (d, "jet_events_used");
+  g_assert_cmpstr (used, ==, "3");
+  g_free (used);
+  jet = g_new (float, npix);
+  g_assert_true (pf_dataset_read_channel (d, PF_DATASET_CH_JET, 0, 1, jet, &error));
+  jsum = 0;
+  for (gsize i = 0; i < npix; i++)
+    jsum += jet[i];
+  g_assert_cmpfloat (fabs (jsum - 400), <, 1e-3); /* two visible pions, no neutrino */
+  g_free (jet);
+  pf_dataset_close (d);
+
+  /* a broken file: FILE:LINE in the message, no dataset */
+  char *bad = g_build_filename (tmpdir, "bad.hepmc3", NULL);
+  char *bpath = g_build_filename (tmpdir, "bad.h5", NULL);
+  g_assert_true (g_file_set_contents (bad, "HepMC::Version 3.02.05\nHepMC::Asciiv3-START_EVENT_LISTING\n"
+                                      "E 0 1 1\nU GEV MM\nP 1 0 2212 0 0 x 7000 0.938 4\n", -1, NULL));
+  const char *simb[] = { "simulate", "--jets", bad, "--events", "2", "-q", "-o", bpath, NULL };
+  g_assert_cmpint (run_pflow (bin, simb, &out, &err), !=, 0);
+  char *where = g_strdup_printf ("%s:5", bad);
+  g_assert_nonnull (strstr (err, where));
+  g_assert_false (g_file_test (bpath, G_FILE_TEST_EXISTS));
+  g_free (where);
+  g_free (out);
+  g_free (err);
+  g_unlink (path);
+  g_unlink (hep);
+  g_unlink (hpath);
+  g_unlink (bad);
+  g_free (path);
+  g_free (hep);
+  g_free (hpath);
+  g_free (bad);
+  g_free (bpath);
+  g_free (bin);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -231,6 +389,7 @@ main (int argc, char **argv)
   g_test_add_func ("/jets-cli/particles", test_particles);
   g_test_add_func ("/jets-cli/dataset", test_dataset);
   g_test_add_func ("/jets-cli/bench", test_bench);
+  g_test_add_func ("/jets-cli/simulate-jets", test_simulate_jets);
   int r = g_test_run ();
   g_rmdir (tmpdir);
   g_free (tmpdir);

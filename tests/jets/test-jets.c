@@ -204,6 +204,17 @@ test_cluster_errors (void)
   pf_jet_params_init_default (&p);
   GError *error = NULL;
   double bad[8] = { 1, 2, 3, 10, 1, NAN, 1, 5 };
+  /* no particle: no jet, with and without areas (FastJet itself crashes on ghosts alone) */
+  for (int areas = 0; areas < 2; areas++)
+    {
+      p.areas = areas;
+      PfJetList *none = pf_fastjet_cluster (&p, bad, 0, &error);
+      g_assert_no_error (error);
+      g_assert_nonnull (none);
+      g_assert_cmpint (none->n_jets, ==, 0);
+      pf_jet_list_free (none);
+    }
+  p.areas = FALSE;
   g_assert_null (pf_fastjet_cluster (&p, bad, 2, &error));
   g_assert_error (error, PF_ERROR, PF_ERROR_NUMERIC);
   g_assert_nonnull (strstr (error->message, "particle 1"));
