@@ -342,6 +342,13 @@ pf_trainer_set_lambda (PfTrainer *t, float lambda)
 const PfTrainOptions *pf_trainer_options (const PfTrainer *t) { return &t->o; }
 PfGraph *pf_trainer_graph (PfTrainer *t) { return t->g; }
 
+void
+pf_trainer_norm (const PfTrainer *t, double *min, double *max)
+{
+  *min = t->nmin;
+  *max = t->nmax;
+}
+
 /* Fisher-Yates from the identity: a pure function of (seed, epoch, n), so a resumed run draws
  * exactly the batches the uninterrupted one would. */
 static void

@@ -107,6 +107,8 @@ void pf_trainer_set_lambda (PfTrainer *t, float lambda);
 /* The settings after defaults (batch, lr) were resolved. */
 const PfTrainOptions *pf_trainer_options (const PfTrainer *t);
 PfGraph *pf_trainer_graph (PfTrainer *t);
+/* The normalisation of the run: x' = (x - min) / (max - min), truth alike. */
+void pf_trainer_norm (const PfTrainer *t, double *min, double *max);
 
 /* Convenience: new + run + free. */
 gboolean pf_train (const PfTrainOptions *options, const PfTrainCallbacks *cb,
