@@ -15,6 +15,7 @@
 #include "pf-predictor.h"
 #include "pf-render-hist.h"
 #include "pf-render-image.h"
+#include "pf-render-table.h"
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <errno.h>
@@ -108,37 +109,86 @@ eval_block (gint64 n, const float *block, gpointer user, GError **error)
   return TRUE;
 }
 
-char *
-pflow_evaluation_band_table (PflowEvaluation *e, GError **error)
+#define BAND_COLS 6
+static const char *const band_header[BAND_COLS] = {
+  N_("source"), N_("WMSE"), N_("band / GeV"), N_("pixels"), N_("residual (mean ± std)"),
+  N_("barycentre shift / px"),
+};
+
+/* The band table of the three sources: BAND_COLS strings per row, for Markdown and figures. */
+static GPtrArray *
+band_rows (PflowEvaluation *e, GError **error)
 {
-  PfEvaluation *ev = e->ev;
-  GString *md = g_string_new ("| source | WMSE | band | pixels | residual (mean ± std) | barycentre shift / px |\n"
-                              "|---|---|---|---|---|---|\n");
+  GPtrArray *cells = g_ptr_array_new_with_free_func (g_free);
   for (int s = 0; s < PF_EVAL_N_SOURCES; s++)
     {
       PfMetricsSummary sum;
-      if (!pf_metrics_summarize (pf_evaluation_metrics (ev, s), &sum, error))
+      if (!pf_metrics_summarize (pf_evaluation_metrics (e->ev, s), &sum, error))
         {
-          g_string_free (md, TRUE);
+          g_ptr_array_unref (cells);
           return NULL;
         }
       for (int b = 0; b < sum.n_bands; b++)
         {
           const PfBandSummary *bs = &sum.bands[b];
-          g_string_append_printf (md, "| %s | %.4g | %s GeV | %" G_GINT64_FORMAT " | ", pf_eval_source_name (s),
-                                  sum.wmse, bs->label, bs->n_pixels);
-          if (bs->residual_reason)
-            g_string_append_printf (md, "— (%s) | ", bs->residual_reason);
-          else
-            g_string_append_printf (md, "%+.4f ± %.4f | ", bs->residual_mean, bs->residual_std);
-          if (bs->shift_reason)
-            g_string_append_printf (md, "— (%s) |\n", bs->shift_reason);
-          else
-            g_string_append_printf (md, "%.3f ± %.3f |\n", bs->shift_mean, bs->shift_std);
+          g_ptr_array_add (cells, g_strdup (pf_eval_source_name (s)));
+          g_ptr_array_add (cells, g_strdup_printf ("%.4g", sum.wmse));
+          g_ptr_array_add (cells, g_strdup (bs->label));
+          g_ptr_array_add (cells, g_strdup_printf ("%" G_GINT64_FORMAT, bs->n_pixels));
+          g_ptr_array_add (cells, bs->residual_reason ? g_strdup_printf ("— (%s)", bs->residual_reason)
+                                                      : g_strdup_printf ("%+.4f ± %.4f", bs->residual_mean,
+                                                                         bs->residual_std));
+          g_ptr_array_add (cells, bs->shift_reason ? g_strdup_printf ("— (%s)", bs->shift_reason)
+                                                   : g_strdup_printf ("%.3f ± %.3f", bs->shift_mean,
+                                                                      bs->shift_std));
         }
       pf_metrics_summary_clear (&sum);
     }
+  return cells;
+}
+
+char *
+pflow_evaluation_band_table (PflowEvaluation *e, GError **error)
+{
+  GPtrArray *cells = band_rows (e, error);
+  if (!cells)
+    return NULL;
+  GString *md = g_string_new ("|");
+  for (int c = 0; c < BAND_COLS; c++)
+    g_string_append_printf (md, " %s |", _(band_header[c]));
+  g_string_append (md, "\n|");
+  for (int c = 0; c < BAND_COLS; c++)
+    g_string_append (md, "---|");
+  for (guint i = 0; i < cells->len; i++)
+    g_string_append_printf (md, "%s %s |", i % BAND_COLS ? "" : "\n|", (char *) g_ptr_array_index (cells, i));
+  g_string_append_c (md, '\n');
+  g_ptr_array_unref (cells);
   return g_string_free (md, FALSE);
+}
+
+/* bands.png and bands.svg: the same table as a figure. */
+static gboolean
+write_band_figures (PflowEvaluation *e, const char *outdir, GError **error)
+{
+  GPtrArray *cells = band_rows (e, error);
+  if (!cells)
+    return FALSE;
+  const char *header[BAND_COLS];
+  for (int c = 0; c < BAND_COLS; c++)
+    header[c] = _(band_header[c]);
+  char *title = g_strdup_printf (_("%s scale %d: test metrics per band of true pixel energy"), e->info.model,
+                                 e->info.scale);
+  PfTableSpec spec = { (int) cells->len / BAND_COLS, BAND_COLS, header, (const char *const *) cells->pdata, title };
+  gboolean ok = TRUE;
+  for (int f = 0; f < 2 && ok; f++)
+    {
+      char *path = g_build_filename (outdir, f ? "bands.svg" : "bands.png", NULL);
+      ok = pf_render_table_to_file (path, &spec, error);
+      g_free (path);
+    }
+  g_free (title);
+  g_ptr_array_unref (cells);
+  return ok;
 }
 
 static gboolean
@@ -584,7 +634,8 @@ pflow_cmd_eval (int argc, char **argv)
       g_free (jet_md);
       md = both;
     }
-  if (!g_file_set_contents (md_path, md, -1, &error) || (e.jets[0] && !write_jet_figures (&e, outdir, &error)))
+  if (!g_file_set_contents (md_path, md, -1, &error) || !write_band_figures (&e, outdir, &error) ||
+      (e.jets[0] && !write_jet_figures (&e, outdir, &error)))
     goto fail;
   int S = e.image_size;
   for (int i = 0; i < e.n_samples; i++)

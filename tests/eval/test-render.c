@@ -3,6 +3,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cairo.h>
 
@@ -11,6 +12,7 @@
 #include "pf-render-file.h"
 #include "pf-render-image.h"
 #include "pf-render-hist.h"
+#include "pf-render-table.h"
 
 #define S 56
 
@@ -395,6 +397,39 @@ test_hist (void)
   g_free (path);
 }
 
+/* A table figure fits its content: wider cells make it wider, more rows taller; the header row
+ * is shaded and the body's first row is white; the PNG has the size the table asked for. */
+static void
+test_table (void)
+{
+  const char *header[2] = { "name", "value" };
+  const char *small[4] = { "a", "1", "b", "2" };
+  const char *wide[6] = { "a much longer name", "1.2345", "b", "-2", "c", "+3" };
+  PfTableSpec s1 = { 2, 2, header, small, NULL }, s2 = { 3, 2, header, wide, "title" };
+  int w1, h1, w2, h2;
+  pf_render_table_size (&s1, &w1, &h1);
+  pf_render_table_size (&s2, &w2, &h2);
+  g_assert_cmpint (w2, >, w1);
+  g_assert_cmpint (h2, >, h1);
+  char *path = tmp_path ("table.png");
+  GError *error = NULL;
+  g_assert_true (pf_render_table_to_file (path, &s1, &error));
+  g_assert_no_error (error);
+  cairo_surface_t *png = cairo_image_surface_create_from_png (path);
+  g_assert_cmpint (cairo_surface_status (png), ==, CAIRO_STATUS_SUCCESS);
+  g_assert_cmpint (cairo_image_surface_get_width (png), ==, w1);
+  g_assert_cmpint (cairo_image_surface_get_height (png), ==, h1);
+  const guint8 *px = cairo_image_surface_get_data (png);
+  int stride = cairo_image_surface_get_stride (png);
+  /* 3 px inside the frame: header shade (0.85 grey) in row 0, white in body row 0 */
+  const guint8 *head = px + (12 + 4) * stride + (12 + 3) * 4;
+  const guint8 *body = px + (12 + 22 + 4) * stride + (12 + 3) * 4;
+  g_assert_cmpint (abs ((int) head[1] - 217), <=, 2);
+  g_assert_cmpint (body[1], ==, 255);
+  cairo_surface_destroy (png);
+  g_free (path);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -408,6 +443,7 @@ main (int argc, char **argv)
   g_test_add_func ("/render/image/event-panel", test_panel);
   g_test_add_func ("/render/formats", test_formats);
   g_test_add_func ("/render/hist", test_hist);
+  g_test_add_func ("/render/table", test_table);
   int rc = g_test_run ();
   /* Figures are left for inspection only when PF_KEEP_FIGURES is set. */
   if (!g_getenv ("PF_KEEP_FIGURES"))
