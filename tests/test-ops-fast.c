@@ -335,6 +335,29 @@ test_eltwise (void)
     }
 }
 
+/* Softmax rows (the attention's 56 keys, odd widths, one column) against the reference. */
+static void
+test_softmax (void)
+{
+  const int shapes[][2] = { { 1, 1 }, { 7, 13 }, { 3136, 56 } };
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    {
+      int rows = shapes[i][0], cols = shapes[i][1];
+      size_t n = (size_t) rows * cols;
+      float *x = rand_buf (n), *y = nan_buf (n), *y_ref = nan_buf (n);
+      for (size_t j = 0; j < n; j++)
+        x[j] *= 40.0f; /* large logits: the row maximum must be subtracted */
+      pf_softmax_forward_ref (rows, cols, 0.2f, x, y_ref);
+      pf_softmax_forward_fast (rows, cols, 0.2f, x, y);
+      pf_assert_close ("softmax forward", y, y_ref, n, 1e-5);
+      float *dy = rand_buf (n), *dx = rand_buf (n), *dx_ref = dup_buf (dx, n);
+      pf_softmax_backward_ref (rows, cols, 0.2f, y_ref, dy, dx_ref);
+      pf_softmax_backward_fast (rows, cols, 0.2f, y_ref, dy, dx);
+      pf_assert_close ("softmax backward (accumulated)", dx, dx_ref, n, 1e-5);
+      g_free (x); g_free (y); g_free (y_ref); g_free (dy); g_free (dx); g_free (dx_ref);
+    }
+}
+
 /* ---- dense --------------------------------------------------------------------------- */
 
 static void
@@ -436,6 +459,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-fast/conv3d", test_conv3d);
   g_test_add_func ("/ops-fast/batchnorm", test_batchnorm);
   g_test_add_func ("/ops-fast/eltwise", test_eltwise);
+  g_test_add_func ("/ops-fast/softmax", test_softmax);
   g_test_add_func ("/ops-fast/linear", test_linear);
   g_test_add_func ("/ops-fast/bmm", test_bmm);
   g_test_add_func ("/ops-fast/threads", test_threads);

@@ -18,6 +18,7 @@ fast_supports (const PfBackend *be, PfGraph *g, const PfNode *n)
     case PF_OP_ADD:
     case PF_OP_LINEAR:
     case PF_OP_BMM:
+    case PF_OP_SOFTMAX:
       return true;
     default:
       return false;
@@ -108,6 +109,9 @@ fast_forward (const PfBackend *be, PfGraph *g, PfNode *n, bool training)
       pf_bmm_forward_fast (n->d.bmm.batch, n->d.bmm.m, n->d.bmm.n, n->d.bmm.k, n->d.bmm.ta, n->d.bmm.tb,
                            x, pf_node_in (g, n, 1)->data, y->data);
       break;
+    case PF_OP_SOFTMAX:
+      pf_softmax_forward_fast (n->d.softmax.rows, n->d.softmax.cols, n->d.softmax.scale, x, y->data);
+      break;
     default:
       g_assert_not_reached ();
     }
@@ -161,6 +165,9 @@ fast_backward (const PfBackend *be, PfGraph *g, PfNode *n)
     case PF_OP_BMM:
       pf_bmm_backward_fast (n->d.bmm.batch, n->d.bmm.m, n->d.bmm.n, n->d.bmm.k, n->d.bmm.ta, n->d.bmm.tb,
                             x, pf_node_in (g, n, 1)->data, dy, dx, pf_node_in (g, n, 1)->grad);
+      break;
+    case PF_OP_SOFTMAX:
+      pf_softmax_backward_fast (n->d.softmax.rows, n->d.softmax.cols, n->d.softmax.scale, y->data, dy, dx);
       break;
     default:
       g_assert_not_reached ();

@@ -141,3 +141,47 @@ pf_add_backward_fast (size_t n, const float *dy, float *da, float *db)
       }
   }
 }
+
+/* Softmax over rows: rows in parallel, one float exp per element (stored, then scaled by the
+ * double-precision sum) instead of the reference's two double exps. */
+void
+pf_softmax_forward_fast (int rows, int cols, float scale, const float *x, float *y)
+{
+#pragma omp parallel for schedule(static) num_threads(nthreads_for ((size_t) rows * cols))
+  for (int r = 0; r < rows; r++)
+    {
+      const float *xr = x + (size_t) r * cols;
+      float *yr = y + (size_t) r * cols;
+      float mx = -INFINITY;
+      for (int j = 0; j < cols; j++)
+        mx = fmaxf (mx, scale * xr[j]);
+      double sum = 0.0;
+      for (int j = 0; j < cols; j++)
+        {
+          yr[j] = expf (scale * xr[j] - mx);
+          sum += yr[j];
+        }
+      float inv = (float) (1.0 / sum);
+      for (int j = 0; j < cols; j++)
+        yr[j] *= inv;
+    }
+}
+
+void
+pf_softmax_backward_fast (int rows, int cols, float scale, const float *y, const float *dy, float *dx)
+{
+  if (!dx)
+    return;
+#pragma omp parallel for schedule(static) num_threads(nthreads_for ((size_t) rows * cols))
+  for (int r = 0; r < rows; r++)
+    {
+      const float *yr = y + (size_t) r * cols, *gr = dy + (size_t) r * cols;
+      float *dr = dx + (size_t) r * cols;
+      double dot = 0.0;
+      for (int j = 0; j < cols; j++)
+        dot += (double) gr[j] * yr[j];
+      float d = (float) dot;
+      for (int j = 0; j < cols; j++)
+        dr[j] += scale * yr[j] * (gr[j] - d);
+    }
+}

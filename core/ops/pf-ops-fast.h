@@ -85,6 +85,11 @@ void pf_sigmoid_backward_fast (size_t n, const float *y, const float *dy, float 
 void pf_add_forward_fast (size_t n, const float *a, const float *b, float *y);
 void pf_add_backward_fast (size_t n, const float *dy, float *da, float *db);
 
+/* Row softmax of scale * x (pf_softmax_forward_ref), rows in parallel. */
+void pf_softmax_forward_fast (int rows, int cols, float scale, const float *x, float *y);
+void pf_softmax_backward_fast (int rows, int cols, float scale, const float *y, const float *dy,
+                               float *dx);
+
 /* ---- dense (cblas_sgemm) --------------------------------------------------------------- */
 void pf_linear_forward_fast (int m, int in, int out, const float *x, const float *w, const float *b,
                              float *y);
