@@ -1,0 +1,129 @@
+/* pf-window-private.h — the workbench window's state, shared by the files that implement it.
+ *
+ * pf-window.c holds the panes, hover, jets, navigation and the banner; pf-window-files.c the
+ * file actions (datasets, TIFF import, checkpoints, figures, CSV); pf-window-train.c the
+ * training glue (controller signals, loss plot, runs overlay, Prediction pane). Everything here
+ * runs on the UI thread; slow work goes through the controllers or a GTask. */
+#pragma once
+#include <gtk/gtk.h>
+#include "pf-window.h"
+#include "pf-calo-view.h"
+#include "pf-loss-plot.h"
+#include "pf-sim-controller.h"
+#include "pf-train-controller.h"
+#include "pf-run-store.h"
+#include "pf-predictor.h"
+#include "pf-sim-panel.h"
+#include "pf-train-panel.h"
+#include "pf-runs-view.h"
+
+G_BEGIN_DECLS
+
+enum {
+  PF_PANE_EMCAL,
+  PF_PANE_HCAL,
+  PF_PANE_TRK_N,
+  PF_PANE_TRK_P,
+  PF_PANE_TRUTH,
+  PF_PANE_PREDICTION,
+  PF_PANE_RESIDUAL,
+  PF_N_PANES
+};
+
+struct _PfWindow
+{
+  GtkApplicationWindow parent_instance;
+
+  /* template children */
+  PfCaloView *panes[PF_N_PANES];
+  PfLossPlot *loss_plot;
+  GtkLabel *status_label;
+  GtkLabel *summary_label;
+  GtkLabel *jet_label;
+  GtkLabel *event_label;
+  GtkLabel *train_status_label;
+  GtkRevealer *banner;
+  GtkLabel *banner_label;
+  GtkWidget *banner_box;
+  GtkToggleButton *log_toggle;
+  GtkToggleButton *shared_toggle;
+  GtkToggleButton *jets_toggle;
+  GtkToggleButton *slideshow_toggle;
+  GtkSpinButton *threshold_spin;
+  GtkSpinButton *event_spin;
+  GtkDropDown *xaxis_dropdown;
+  GtkToggleButton *logy_toggle;
+  GtkScale *smoothing_scale;
+  GtkProgressBar *progress;
+  PfSimPanel *sim_panel;
+  PfTrainPanel *train_panel;
+  PfRunsView *runs_view;
+
+  /* controllers */
+  PfSimController *sim;
+  PfTrainController *train;
+  PfRunStore *runs;
+  GSettings *settings;            /* NULL when the schema is not installed */
+
+  /* the event shown */
+  int64_t event;
+  int64_t n_events;
+  int size;                       /* S */
+  float *ev;                      /* 5 * S * S: emcal, hcal, trk_n, trk_p, truth */
+  float *pred;                    /* S * S */
+  float *resid;                   /* S * S */
+  gboolean have_pred;
+  guint generation;
+  char *dataset_path;             /* the file the held events came from, NULL after a generation */
+  guint dataset_generation;       /* the generation dataset_path holds */
+  gboolean loading;
+
+  /* a checkpoint opened from disk (predictions when no run is training) */
+  PfPredictor *ckpt;
+  char *ckpt_path;
+
+  /* jets of the event shown */
+  GCancellable *jets_cancel;
+  GArray *truth_jets;             /* PfJetCircle */
+  GArray *pred_jets;
+  int selected_jet;
+
+  guint slideshow_id;
+
+  /* training */
+  char *train_data_path;          /* the dataset the current run reads */
+  PfRun *run;                     /* the run in flight (owned by the store too) */
+  int series_batch, series_train, series_val;
+  GHashTable *overlay_series;     /* run id -> GINT_TO_POINTER (series + 1) of overlaid runs */
+  guint weights_serial;
+  gboolean starting;              /* saving the events before a run starts */
+
+  /* --screenshot / --measure-frames */
+  char *screenshot_path;
+  int train_steps;
+  double measure_seconds;
+  gboolean shot_armed;
+  GArray *frame_times;            /* double ms: the main thread's work per frame */
+  GArray *frame_intervals;        /* double ms: between frame starts */
+  gint64 frame_start_us, last_frame_start_us, measure_start_us;
+  gulong frame_handlers[2];
+};
+
+/* pf-window.c */
+void _pf_window_show_error (PfWindow *self, const char *context, const GError *error);
+void _pf_window_show_info (PfWindow *self, const char *message);
+void _pf_window_refresh_event (PfWindow *self);
+void _pf_window_update_prediction (PfWindow *self);
+void _pf_window_update_actions (PfWindow *self);
+
+/* pf-window-files.c */
+void _pf_window_files_init (PfWindow *self);
+void _pf_window_files_class_init (GtkWidgetClass *widget_class);
+
+/* pf-window-train.c */
+void _pf_window_train_init (PfWindow *self);
+void _pf_window_train_dispose (PfWindow *self);
+void _pf_window_train_class_init (GtkWidgetClass *widget_class);
+void _pf_window_train_maybe_screenshot (PfWindow *self);
+
+G_END_DECLS
