@@ -118,8 +118,8 @@ generate_thread (GTask *task, gpointer source, gpointer data, GCancellable *canc
   if ((uint64_t) j->n > (G_MAXSIZE / sizeof (float)) / (PF_N_CHANNELS * SS))
     {
       g_task_return_new_error (task, PF_ERROR, PF_ERROR_INVALID,
-                               _("%" G_GINT64_FORMAT " events of %dx%d do not fit in memory"),
-                               j->n, S, S);
+                               _("%lld events of %dx%d do not fit in memory"),
+                               (long long) j->n, S, S);
       return;
     }
   size_t total = (size_t) j->n * PF_N_CHANNELS * SS;
@@ -130,8 +130,8 @@ generate_thread (GTask *task, gpointer source, gpointer data, GCancellable *canc
       g_free (all);
       g_free (chunk);
       g_task_return_new_error (task, PF_ERROR, PF_ERROR_IO,
-                               _("Cannot allocate %.2f GB for %" G_GINT64_FORMAT " events"),
-                               total * 4.0 / 1e9, j->n);
+                               _("Cannot allocate %.2f GB for %lld events"),
+                               total * 4.0 / 1e9, (long long) j->n);
       return;
     }
   for (int64_t first = 0; first < j->n; first += GEN_CHUNK)
@@ -225,7 +225,7 @@ pf_sim_controller_set_params_full (PfSimController *c, const PfSimParams *p, int
   if (n_events <= 0)
     {
       g_set_error (error, PF_ERROR, PF_ERROR_INVALID,
-                   _("The number of events must be positive (got %" G_GINT64_FORMAT ")"), n_events);
+                   _("The number of events must be positive (got %lld)"), (long long) n_events);
       return FALSE;
     }
   if (!pf_sim_params_validate (p, error))
@@ -284,8 +284,8 @@ load_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
     {
       pf_dataset_close (d);
       g_task_return_new_error (task, PF_ERROR, PF_ERROR_IO,
-                               _("%s: cannot allocate memory for %" G_GINT64_FORMAT " events"),
-                               j->path, n);
+                               _("%s: cannot allocate memory for %lld events"),
+                               j->path, (long long) n);
       return;
     }
   /* channel by channel, so the `jet` channel of a jet set is not read */
