@@ -8,8 +8,8 @@ BUILD=${PFLOW_BUILD_DIR:-build}
 [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD"
 ninja -C "$BUILD"
 
-if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -x "$BUILD/app/pflow-workbench" ]; then
-  exec "$BUILD/app/pflow-workbench"
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ -x "$BUILD/app/gui/pflow-workbench" ]; then
+  exec "$BUILD/app/gui/pflow-workbench"
 fi
 
 echo "== pflow headless demo (no display or no workbench build) =="
