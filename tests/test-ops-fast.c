@@ -430,6 +430,254 @@ test_bmm (void)
       }
 }
 
+/* ---- layout, channel, resampling, dropout: bit-identical to the reference --------------- */
+
+static void
+assert_same (const char *what, const float *a, const float *ref, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (memcmp (&a[i], &ref[i], sizeof (float)) != 0)
+      g_error ("%s: element %zu is %.9g, reference %.9g", what, i, a[i], ref[i]);
+  g_test_message ("%s: %zu elements bit-identical", what, n);
+}
+
+/* Forward into a NaN-poisoned output; backward twice into random gradients (accumulation). */
+#define CHECK_PAIR(what, yn, FWD_FAST, FWD_REF, xn, BWD_FAST, BWD_REF) \
+  G_STMT_START { \
+    float *y_ = nan_buf (yn), *yr_ = nan_buf (yn); \
+    { float *y = y_; FWD_FAST; } \
+    { float *y = yr_; FWD_REF; } \
+    assert_same (what " forward", y_, yr_, yn); \
+    float *dx_ = rand_buf (xn), *dxr_ = dup_buf (dx_, xn); \
+    for (int rep_ = 0; rep_ < 2; rep_++) \
+      { \
+        { float *dx = dx_; BWD_FAST; } \
+        { float *dx = dxr_; BWD_REF; } \
+      } \
+    assert_same (what " backward", dx_, dxr_, xn); \
+    { float *dx = NULL; BWD_FAST; } /* NULL = skip */ \
+    g_free (y_); g_free (yr_); g_free (dx_); g_free (dxr_); \
+  } G_STMT_END
+
+static void
+test_layout (void)
+{
+  /* small odd planes, and sizes past the threading threshold */
+  const int planes[][3] = { { 3, 5, 7 }, { 64, 28, 28 }, { 130, 9, 40 } };
+  for (guint s = 0; s < G_N_ELEMENTS (planes); s++)
+    {
+      const int nc = planes[s][0], h = planes[s][1], w = planes[s][2];
+      const size_t xn = (size_t) nc * h * w, un = xn * 4, pn = (size_t) nc * (h / 2) * (w / 2);
+      float *x = rand_buf (xn), *dy = rand_buf (un);
+      if (xn > 8)
+        x[1] = x[0], x[5] = NAN;  /* ties and a NaN in a pooling window */
+      int32_t *am = g_new (int32_t, pn), *am_ref = g_new (int32_t, pn);
+      CHECK_PAIR ("maxpool", pn, pf_maxpool2x2_forward_fast (nc, h, w, x, y, am),
+                  pf_maxpool2x2_forward_ref (nc, h, w, x, y, am_ref), xn,
+                  pf_maxpool2x2_backward_fast (nc, h, w, am_ref, dy, dx),
+                  pf_maxpool2x2_backward_ref (nc, h, w, am_ref, dy, dx));
+      g_assert_true (memcmp (am, am_ref, pn * sizeof (int32_t)) == 0);
+      x[5] = 0.5f;
+      CHECK_PAIR ("upsample nearest", un, pf_upsample_nearest2x_forward_fast (nc, h, w, x, y),
+                  pf_upsample_nearest2x_forward_ref (nc, h, w, x, y), xn,
+                  pf_upsample_nearest2x_backward_fast (nc, h, w, dy, dx),
+                  pf_upsample_nearest2x_backward_ref (nc, h, w, dy, dx));
+      CHECK_PAIR ("upsample bilinear", un, pf_upsample_bilinear2x_forward_fast (nc, h, w, x, y),
+                  pf_upsample_bilinear2x_forward_ref (nc, h, w, x, y), xn,
+                  pf_upsample_bilinear2x_backward_fast (nc, h, w, dy, dx),
+                  pf_upsample_bilinear2x_backward_ref (nc, h, w, dy, dx));
+
+      /* channel ops on [n, c, hw] with n * c = nc */
+      const int n = nc % 2 == 0 ? 2 : 1, c = nc / n, hw = h * w;
+      float *sc = rand_buf ((size_t) n * c);
+      CHECK_PAIR ("global avgpool", (size_t) n * c, pf_global_avgpool_forward_fast (n, c, hw, x, y),
+                  pf_global_avgpool_forward_ref (n, c, hw, x, y), xn,
+                  pf_global_avgpool_backward_fast (n, c, hw, dy, dx),
+                  pf_global_avgpool_backward_ref (n, c, hw, dy, dx));
+      float *ds = rand_buf ((size_t) n * c), *ds_ref = dup_buf (ds, (size_t) n * c);
+      CHECK_PAIR ("channel scale", xn, pf_channel_scale_forward_fast (n, c, hw, x, sc, y),
+                  pf_channel_scale_forward_ref (n, c, hw, x, sc, y), xn,
+                  pf_channel_scale_backward_fast (n, c, hw, x, sc, dy, dx, dx ? ds : NULL),
+                  pf_channel_scale_backward_ref (n, c, hw, x, sc, dy, dx, ds_ref));
+      assert_same ("channel scale ds", ds, ds_ref, (size_t) n * c);
+      const int idx[5] = { c - 1, 0, c / 2, 0, c - 1 }; /* repeated picks */
+      CHECK_PAIR ("channel gather", (size_t) n * 5 * hw,
+                  pf_channel_gather_forward_fast (n, c, hw, 5, idx, x, y),
+                  pf_channel_gather_forward_ref (n, c, hw, 5, idx, x, y), xn,
+                  pf_channel_gather_backward_fast (n, c, hw, 5, idx, dy, dx),
+                  pf_channel_gather_backward_ref (n, c, hw, 5, idx, dy, dx));
+
+      /* concat of three parts along the channels */
+      const int cs[3] = { 1, c, 3 }, ctot = c + 4;
+      float *parts[3], *dparts[3], *dparts_ref[3];
+      for (int i = 0; i < 3; i++)
+        {
+          size_t m = (size_t) n * cs[i] * hw;
+          parts[i] = rand_buf (m);
+          dparts[i] = rand_buf (m);
+          dparts_ref[i] = dup_buf (dparts[i], m);
+        }
+      const size_t cn = (size_t) n * ctot * hw;
+      float *cy = nan_buf (cn), *cy_ref = nan_buf (cn), *cdy = rand_buf (cn);
+      pf_concat_forward_fast (n, hw, 3, cs, (const float *const *) parts, cy);
+      pf_concat_forward_ref (n, hw, 3, cs, (const float *const *) parts, cy_ref);
+      assert_same ("concat forward", cy, cy_ref, cn);
+      float *skip_mid[3] = { dparts[0], NULL, dparts[2] }, *skip_mid_ref[3] = { dparts_ref[0], NULL, dparts_ref[2] };
+      pf_concat_backward_fast (n, hw, 3, cs, cdy, dparts);
+      pf_concat_backward_ref (n, hw, 3, cs, cdy, dparts_ref);
+      pf_concat_backward_fast (n, hw, 3, cs, cdy, skip_mid);
+      pf_concat_backward_ref (n, hw, 3, cs, cdy, skip_mid_ref);
+      for (int i = 0; i < 3; i++)
+        assert_same ("concat backward", dparts[i], dparts_ref[i], (size_t) n * cs[i] * hw);
+      for (int i = 0; i < 3; i++)
+        {
+          g_free (parts[i]); g_free (dparts[i]); g_free (dparts_ref[i]);
+        }
+      g_free (cy); g_free (cy_ref); g_free (cdy);
+
+      /* permutes of [n, c, h, w] (the sequence model's rows-first one among them) */
+      const int shape[4] = { n, c, h, w };
+      const int perms[][4] = { { 0, 2, 1, 3 }, { 0, 2, 3, 1 }, { 3, 1, 0, 2 }, { 0, 1, 2, 3 } };
+      for (guint k = 0; k < G_N_ELEMENTS (perms); k++)
+        CHECK_PAIR ("permute", xn, pf_permute_forward_fast (4, shape, perms[k], x, y),
+                    pf_permute_forward_ref (4, shape, perms[k], x, y), xn,
+                    pf_permute_backward_fast (4, shape, perms[k], dy, dx),
+                    pf_permute_backward_ref (4, shape, perms[k], dy, dx));
+
+      g_free (x); g_free (dy); g_free (am); g_free (am_ref); g_free (sc); g_free (ds); g_free (ds_ref);
+    }
+}
+
+/* The fast dropout draws the reference's mask: same seed and step, same mask, any size. */
+static void
+test_dropout (void)
+{
+  const size_t sizes[] = { 1, 7, 1001, 100003 };
+  const float ps[] = { 0.0f, 0.3f, 0.5f };
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++)
+    for (guint k = 0; k < G_N_ELEMENTS (ps); k++)
+      {
+        const size_t n = sizes[i];
+        float *x = rand_buf (n), *y = nan_buf (n), *y_ref = nan_buf (n);
+        uint8_t *m = g_malloc (n), *m_ref = g_malloc (n);
+        memset (m, 7, n);
+        pf_dropout_forward_fast (n, ps[k], 1234567 + i, 42 + k, x, y, m);
+        pf_dropout_forward_ref (n, ps[k], 1234567 + i, 42 + k, x, y_ref, m_ref);
+        g_assert_true (memcmp (m, m_ref, n) == 0);
+        assert_same ("dropout forward", y, y_ref, n);
+        float *dy = rand_buf (n), *dx = rand_buf (n), *dx_ref = dup_buf (dx, n);
+        pf_dropout_backward_fast (n, ps[k], m, dy, dx);
+        pf_dropout_backward_ref (n, ps[k], m_ref, dy, dx_ref);
+        assert_same ("dropout backward", dx, dx_ref, n);
+        pf_dropout_backward_fast (n, ps[k], m, dy, NULL);
+        /* another step gives another mask */
+        if (n > 1000 && ps[k] > 0.0f)
+          {
+            pf_dropout_forward_fast (n, ps[k], 1234567 + i, 43 + k, x, y, m);
+            g_assert_true (memcmp (m, m_ref, n) != 0);
+          }
+        g_free (x); g_free (y); g_free (y_ref); g_free (m); g_free (m_ref);
+        g_free (dy); g_free (dx); g_free (dx_ref);
+      }
+}
+
+/* ---- LSTM ------------------------------------------------------------------------------ */
+
+/* Fast LSTM against the reference: forward (y, hn, cn), then backward twice into random
+ * gradients (accumulation), with optional states and state gradients. */
+static void
+check_lstm (int B, int T, int I, int H, int L, bool states, bool dstates)
+{
+  PfLstmDesc d = { B, T, I, H, L };
+  const size_t xn = (size_t) B * T * I, yn = (size_t) B * T * H, sn = (size_t) L * B * H;
+  const size_t wn = pf_lstm_param_count (&d), wsn = pf_lstm_workspace_size (&d);
+  char *what = g_strdup_printf ("lstm B%d T%d I%d H%d L%d%s%s", B, T, I, H, L,
+                                states ? " h0/c0" : "", dstates ? " dhn/dcn" : "");
+  float *x = rand_buf (xn), *w = rand_buf (wn), *h0 = rand_buf (sn), *c0 = rand_buf (sn);
+  for (size_t i = 0; i < wn; i++)
+    w[i] *= 0.5f;
+  float *ws = nan_buf (wsn), *ws_ref = nan_buf (wsn);
+  float *y = nan_buf (yn), *hn = nan_buf (sn), *cn = nan_buf (sn);
+  float *y_ref = nan_buf (yn), *hn_ref = nan_buf (sn), *cn_ref = nan_buf (sn);
+  pf_lstm_forward_ref (&d, x, w, states ? h0 : NULL, states ? c0 : NULL, y_ref, hn_ref, cn_ref, ws_ref);
+  pf_lstm_forward_fast (&d, x, w, states ? h0 : NULL, states ? c0 : NULL, y, hn, cn, ws);
+  g_test_message ("%s", what);
+  pf_assert_close ("lstm y", y, y_ref, yn, 1e-4);
+  pf_assert_close ("lstm hn", hn, hn_ref, sn, 1e-4);
+  pf_assert_close ("lstm cn", cn, cn_ref, sn, 1e-4);
+
+  float *dy = rand_buf (yn), *dhn = rand_buf (sn), *dcn = rand_buf (sn);
+  float *dx = rand_buf (xn), *dw = rand_buf (wn), *dh0 = rand_buf (sn), *dc0 = rand_buf (sn);
+  float *dx_ref = dup_buf (dx, xn), *dw_ref = dup_buf (dw, wn);
+  float *dh0_ref = dup_buf (dh0, sn), *dc0_ref = dup_buf (dc0, sn);
+  float *dw0 = dup_buf (dw, wn), *dx0 = dup_buf (dx, xn);
+  for (int rep = 0; rep < 2; rep++)
+    {
+      pf_lstm_backward_ref (&d, x, w, dy, dstates ? dhn : NULL, dstates ? dcn : NULL, dx_ref, dw_ref,
+                            dh0_ref, dc0_ref, ws_ref);
+      pf_lstm_backward_fast (&d, x, w, dy, dstates ? dhn : NULL, dstates ? dcn : NULL, dx, dw, dh0,
+                             dc0, ws);
+    }
+  pf_assert_close ("lstm dx", dx, dx_ref, xn, 1e-3);
+  pf_assert_close ("lstm dw", dw, dw_ref, wn, 1e-3);
+  pf_assert_close ("lstm dh0", dh0, dh0_ref, sn, 1e-3);
+  pf_assert_close ("lstm dc0", dc0, dc0_ref, sn, 1e-3);
+  /* one pass alone (dx and the state gradients NULL) against the reference's one pass, and the
+   * two passes above added exactly twice that onto the starting values */
+  float *one = g_new0 (float, wn), *one_ref = g_new0 (float, wn);
+  pf_lstm_backward_fast (&d, x, w, dy, dstates ? dhn : NULL, dstates ? dcn : NULL, NULL, one, NULL,
+                         NULL, ws);
+  pf_lstm_backward_ref (&d, x, w, dy, dstates ? dhn : NULL, dstates ? dcn : NULL, NULL, one_ref, NULL,
+                        NULL, ws_ref);
+  pf_assert_close ("lstm dw (one pass, dx NULL)", one, one_ref, wn, 1e-3);
+  for (size_t i = 0; i < wn; i++)
+    {
+      dw0[i] = dw[i] - dw0[i];
+      one_ref[i] *= 2.0f;
+    }
+  pf_assert_close ("lstm dw accumulated twice", dw0, one_ref, wn, 1e-3);
+  float *dx1 = g_new0 (float, xn), *dx1_ref = g_new0 (float, xn);
+  pf_lstm_backward_ref (&d, x, w, dy, dstates ? dhn : NULL, dstates ? dcn : NULL, dx1_ref, NULL,
+                        NULL, NULL, ws_ref);
+  for (size_t i = 0; i < xn; i++)
+    {
+      dx0[i] = dx[i] - dx0[i];
+      dx1_ref[i] *= 2.0f;
+    }
+  pf_assert_close ("lstm dx accumulated twice", dx0, dx1_ref, xn, 1e-3);
+  /* dy NULL: only the state gradients drive it */
+  float *dxn = g_new0 (float, xn), *dxn_ref = g_new0 (float, xn);
+  pf_lstm_backward_ref (&d, x, w, NULL, dhn, dcn, dxn_ref, NULL, NULL, NULL, ws_ref);
+  pf_lstm_backward_fast (&d, x, w, NULL, dhn, dcn, dxn, NULL, NULL, NULL, ws);
+  pf_assert_close ("lstm dx (dy NULL)", dxn, dxn_ref, xn, 1e-3);
+
+  g_free (what);
+  g_free (x); g_free (w); g_free (h0); g_free (c0); g_free (ws); g_free (ws_ref);
+  g_free (y); g_free (hn); g_free (cn); g_free (y_ref); g_free (hn_ref); g_free (cn_ref);
+  g_free (dy); g_free (dhn); g_free (dcn); g_free (dx); g_free (dw); g_free (dh0); g_free (dc0);
+  g_free (dx_ref); g_free (dw_ref); g_free (dh0_ref); g_free (dc0_ref);
+  g_free (dw0); g_free (dx0); g_free (one); g_free (one_ref); g_free (dx1); g_free (dx1_ref);
+  g_free (dxn); g_free (dxn_ref);
+}
+
+static void
+test_lstm (void)
+{
+  for (int s = 0; s < 4; s++)
+    {
+      const bool states = s & 1, dstates = s & 2;
+      check_lstm (3, 5, 7, 9, 1, states, dstates);
+      check_lstm (2, 4, 6, 17, 2, states, dstates);
+    }
+  /* big enough for a team of threads (units split across them) */
+  check_lstm (8, 6, 12, 72, 2, true, true);
+  check_lstm (5, 3, 30, 64, 1, false, false);
+  const int saved = pf_ops_fast_threads ();
+  pf_ops_fast_set_threads (3);
+  check_lstm (8, 6, 12, 72, 2, true, false);
+  pf_ops_fast_set_threads (saved);
+}
+
 /* The fast ops give the same numbers with one thread and with several. */
 static void
 test_threads (void)
@@ -463,6 +711,9 @@ main (int argc, char **argv)
   g_test_add_func ("/ops-fast/linear", test_linear);
   g_test_add_func ("/ops-fast/bmm", test_bmm);
   g_test_add_func ("/ops-fast/threads", test_threads);
+  g_test_add_func ("/ops-fast/layout", test_layout);
+  g_test_add_func ("/ops-fast/dropout", test_dropout);
+  g_test_add_func ("/ops-fast/lstm", test_lstm);
   int r = g_test_run ();
   g_rand_free (rng);
   return r;

@@ -1,8 +1,11 @@
 /* pf-backend-fast.c — the fast CPU backend: oneDNN/direct convolution plans, BatchNorm with the
- * ReLU fused, OpenMP elementwise ops and BLAS dense ops (core/ops/pf-ops-fast.h). Ops it does
- * not list in `fast_supports` fall through to the reference backend. */
+ * ReLU fused, OpenMP elementwise, layout and resampling ops, BLAS dense ops and the BLAS LSTM
+ * (core/ops/pf-ops-fast.h). Ops it does not list in `fast_supports` fall through to the
+ * reference backend. */
 #include "pf-graph-private.h"
+#include "pf-error.h"
 #include "pf-ops-fast.h"
+#include <string.h>
 
 static bool
 fast_supports (const PfBackend *be, PfGraph *g, const PfNode *n)
@@ -19,15 +22,139 @@ fast_supports (const PfBackend *be, PfGraph *g, const PfNode *n)
     case PF_OP_LINEAR:
     case PF_OP_BMM:
     case PF_OP_SOFTMAX:
+    case PF_OP_DROPOUT:
+    case PF_OP_MAXPOOL2:
+    case PF_OP_UPSAMPLE_NEAREST2:
+    case PF_OP_UPSAMPLE_BILINEAR2:
+    case PF_OP_CONCAT:
+    case PF_OP_GATHER:
+    case PF_OP_CHANNEL_SCALE:
+    case PF_OP_GLOBAL_AVGPOOL:
+    case PF_OP_PERMUTE:
+    case PF_OP_LSTM:
       return true;
     default:
       return false;
     }
 }
 
+/* ---- LSTM ---------------------------------------------------------------------------------- */
+/* As in pf-backend-cpu.c: the op reads its parameters as one flat buffer in torch's order; they
+ * have consecutive ids and are usually adjacent in the parameter arena, and when the arena's
+ * alignment leaves gaps the plan packs them into buffers made here, copied before forward and
+ * added into the gradients after backward. The workspace (saved[0]) has the reference's size;
+ * the fast LSTM lays it out its own way, which only its own backward reads. */
+typedef struct {
+  float *w, *dw;
+} LstmPack;
+
+static int
+lstm_n_params (const PfNode *n)
+{
+  return 4 * n->d.lstm.desc.num_layers;
+}
+
+static gboolean
+lstm_prepare (PfGraph *g, PfNode *n, GError **error)
+{
+  bool flat = true;
+  for (int k = 1; k < lstm_n_params (n); k++)
+    {
+      PfTensor *prev = pf_graph_tensor (g, n->w + k - 1), *t = pf_graph_tensor (g, n->w + k);
+      if (t->data != prev->data + prev->numel || (t->grad && t->grad != prev->grad + prev->numel))
+        flat = false;
+    }
+  if (flat)
+    return TRUE;
+  size_t nw = pf_lstm_param_count (&n->d.lstm.desc);
+  LstmPack *p = g_new0 (LstmPack, 1);
+  p->w = g_try_new (float, nw);
+  p->dw = g_try_new (float, nw);
+  if (!p->w || !p->dw)
+    {
+      g_free (p->w);
+      g_free (p->dw);
+      g_free (p);
+      g_set_error (error, PF_ERROR, PF_ERROR_IO, "cannot allocate %.1f MB for the LSTM weights",
+                   2.0 * nw * sizeof (float) / 1e6);
+      return FALSE;
+    }
+  n->plan = p;
+  return TRUE;
+}
+
+static void
+lstm_release (PfNode *n)
+{
+  LstmPack *p = n->plan;
+  if (p)
+    {
+      g_free (p->w);
+      g_free (p->dw);
+      g_free (p);
+    }
+}
+
+static const float *
+lstm_weights (PfGraph *g, const PfNode *n)
+{
+  LstmPack *p = n->plan;
+  if (!p)
+    return pf_graph_tensor (g, n->w)->data;
+  size_t off = 0;
+  for (int k = 0; k < lstm_n_params (n); k++)
+    {
+      PfTensor *t = pf_graph_tensor (g, n->w + k);
+      memcpy (p->w + off, t->data, t->numel * sizeof (float));
+      off += t->numel;
+    }
+  return p->w;
+}
+
+static void
+lstm_forward (PfGraph *g, PfNode *n)
+{
+  pf_lstm_forward_fast (&n->d.lstm.desc, pf_node_in (g, n, 0)->data, lstm_weights (g, n),
+                        pf_t_data (g, n->d.lstm.h0), pf_t_data (g, n->d.lstm.c0),
+                        pf_node_out (g, n)->data, pf_t_data (g, n->d.lstm.hn),
+                        pf_t_data (g, n->d.lstm.cn), pf_t_data (g, n->saved[0]));
+}
+
+static void
+lstm_backward (PfGraph *g, PfNode *n)
+{
+  LstmPack *p = n->plan;
+  PfTensor *w0 = pf_graph_tensor (g, n->w);
+  size_t nw = pf_lstm_param_count (&n->d.lstm.desc);
+  float *dw = w0->grad;
+  if (p && dw)
+    {
+      memset (p->dw, 0, nw * sizeof (float));
+      dw = p->dw;
+    }
+  pf_lstm_backward_fast (&n->d.lstm.desc, pf_node_in (g, n, 0)->data, p ? p->w : w0->data,
+                         pf_node_out (g, n)->grad, pf_t_grad (g, n->d.lstm.hn),
+                         pf_t_grad (g, n->d.lstm.cn), pf_node_in (g, n, 0)->grad, dw,
+                         pf_t_grad (g, n->d.lstm.h0), pf_t_grad (g, n->d.lstm.c0),
+                         pf_t_data (g, n->saved[0]));
+  if (p && w0->grad)
+    {
+      size_t off = 0;
+      for (int k = 0; k < lstm_n_params (n); k++)
+        {
+          PfTensor *t = pf_graph_tensor (g, n->w + k);
+          pf_add_backward_fast (t->numel, p->dw + off, t->grad, NULL);
+          off += t->numel;
+        }
+    }
+}
+
+/* ---- the backend -------------------------------------------------------------------------- */
 static gboolean
 fast_prepare (const PfBackend *be, PfGraph *g, PfNode *n, GError **error)
 {
+  if (n->op == PF_OP_LSTM)
+    return lstm_prepare (g, n, error);
   if (n->op == PF_OP_CONV2D)
     n->plan = pf_conv2d_fast_new (&n->d.conv2d, n->b >= 0, error);
   else if (n->op == PF_OP_CONV3D)
@@ -44,6 +171,8 @@ fast_release (const PfBackend *be, PfNode *n)
     pf_conv2d_fast_free (n->plan);
   else if (n->op == PF_OP_CONV3D && n->plan)
     pf_conv3d_fast_free (n->plan);
+  else if (n->op == PF_OP_LSTM)
+    lstm_release (n);
   n->plan = NULL;
 }
 
@@ -112,6 +241,50 @@ fast_forward (const PfBackend *be, PfGraph *g, PfNode *n, bool training)
     case PF_OP_SOFTMAX:
       pf_softmax_forward_fast (n->d.softmax.rows, n->d.softmax.cols, n->d.softmax.scale, x, y->data);
       break;
+    case PF_OP_DROPOUT:
+      /* the reference's seed and step: the same mask whichever backend runs the node */
+      if (training)
+        pf_dropout_forward_fast (y->numel, n->d.dropout.p, g->opts.seed * 1000003u + n->d.dropout.seed,
+                                 _pf_graph_dropout_step (g), x, y->data,
+                                 (uint8_t *) pf_t_data (g, n->saved[0]));
+      else
+        memcpy (y->data, x, y->numel * sizeof (float));
+      break;
+    case PF_OP_MAXPOOL2:
+      pf_maxpool2x2_forward_fast (n->d.plane.nc, n->d.plane.h, n->d.plane.w, x, y->data,
+                                  (int32_t *) pf_t_data (g, n->saved[0]));
+      break;
+    case PF_OP_UPSAMPLE_NEAREST2:
+      pf_upsample_nearest2x_forward_fast (n->d.plane.nc, n->d.plane.h, n->d.plane.w, x, y->data);
+      break;
+    case PF_OP_UPSAMPLE_BILINEAR2:
+      pf_upsample_bilinear2x_forward_fast (n->d.plane.nc, n->d.plane.h, n->d.plane.w, x, y->data);
+      break;
+    case PF_OP_CONCAT:
+      {
+        const float *xs[PF_MAX_INPUTS];
+        for (int i = 0; i < n->n_in; i++)
+          xs[i] = pf_node_in (g, n, i)->data;
+        pf_concat_forward_fast (n->d.concat.n, n->d.concat.hw, n->d.concat.k, n->d.concat.c, xs, y->data);
+        break;
+      }
+    case PF_OP_GATHER:
+      pf_channel_gather_forward_fast (n->d.gather.n, n->d.gather.c, n->d.gather.hw, n->d.gather.k,
+                                      n->d.gather.idx, x, y->data);
+      break;
+    case PF_OP_CHANNEL_SCALE:
+      pf_channel_scale_forward_fast (n->d.chan.n, n->d.chan.c, n->d.chan.hw, x,
+                                     pf_node_in (g, n, 1)->data, y->data);
+      break;
+    case PF_OP_GLOBAL_AVGPOOL:
+      pf_global_avgpool_forward_fast (n->d.chan.n, n->d.chan.c, n->d.chan.hw, x, y->data);
+      break;
+    case PF_OP_PERMUTE:
+      pf_permute_forward_fast (n->d.permute.ndim, n->d.permute.shape, n->d.permute.perm, x, y->data);
+      break;
+    case PF_OP_LSTM:
+      lstm_forward (g, n);
+      break;
     default:
       g_assert_not_reached ();
     }
@@ -168,6 +341,45 @@ fast_backward (const PfBackend *be, PfGraph *g, PfNode *n)
       break;
     case PF_OP_SOFTMAX:
       pf_softmax_backward_fast (n->d.softmax.rows, n->d.softmax.cols, n->d.softmax.scale, y->data, dy, dx);
+      break;
+    case PF_OP_DROPOUT:
+      pf_dropout_backward_fast (y->numel, n->d.dropout.p, (const uint8_t *) pf_t_data (g, n->saved[0]),
+                                dy, dx);
+      break;
+    case PF_OP_MAXPOOL2:
+      pf_maxpool2x2_backward_fast (n->d.plane.nc, n->d.plane.h, n->d.plane.w,
+                                   (const int32_t *) pf_t_data (g, n->saved[0]), dy, dx);
+      break;
+    case PF_OP_UPSAMPLE_NEAREST2:
+      pf_upsample_nearest2x_backward_fast (n->d.plane.nc, n->d.plane.h, n->d.plane.w, dy, dx);
+      break;
+    case PF_OP_UPSAMPLE_BILINEAR2:
+      pf_upsample_bilinear2x_backward_fast (n->d.plane.nc, n->d.plane.h, n->d.plane.w, dy, dx);
+      break;
+    case PF_OP_CONCAT:
+      {
+        float *dxs[PF_MAX_INPUTS];
+        for (int i = 0; i < n->n_in; i++)
+          dxs[i] = pf_node_in (g, n, i)->grad;
+        pf_concat_backward_fast (n->d.concat.n, n->d.concat.hw, n->d.concat.k, n->d.concat.c, dy, dxs);
+        break;
+      }
+    case PF_OP_GATHER:
+      pf_channel_gather_backward_fast (n->d.gather.n, n->d.gather.c, n->d.gather.hw, n->d.gather.k,
+                                       n->d.gather.idx, dy, dx);
+      break;
+    case PF_OP_CHANNEL_SCALE:
+      pf_channel_scale_backward_fast (n->d.chan.n, n->d.chan.c, n->d.chan.hw, x,
+                                      pf_node_in (g, n, 1)->data, dy, dx, pf_node_in (g, n, 1)->grad);
+      break;
+    case PF_OP_GLOBAL_AVGPOOL:
+      pf_global_avgpool_backward_fast (n->d.chan.n, n->d.chan.c, n->d.chan.hw, dy, dx);
+      break;
+    case PF_OP_PERMUTE:
+      pf_permute_backward_fast (n->d.permute.ndim, n->d.permute.shape, n->d.permute.perm, dy, dx);
+      break;
+    case PF_OP_LSTM:
+      lstm_backward (g, n);
       break;
     default:
       g_assert_not_reached ();

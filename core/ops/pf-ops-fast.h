@@ -13,6 +13,7 @@
 #pragma once
 #include <glib.h>
 #include "pf-ops.h"
+#include "pf-lstm.h"
 
 G_BEGIN_DECLS
 
@@ -99,5 +100,46 @@ void pf_bmm_forward_fast (int batch, int m, int n, int k, bool trans_a, bool tra
                           const float *a, const float *b, float *c);
 void pf_bmm_backward_fast (int batch, int m, int n, int k, bool trans_a, bool trans_b,
                            const float *a, const float *b, const float *dc, float *da, float *db);
+
+/* ---- layout, channel, resampling and dropout (OpenMP; pf-layout-fast.c) ------------------ */
+/* The _ref loops split across threads so that every element is computed by the same
+ * operations in the same order: bit-identical to the _ref ops, whatever the thread count.
+ * Dropout draws the reference's mask (a pure function of seed, step and index). */
+void pf_permute_forward_fast (int ndim, const int *shape, const int *perm, const float *x, float *y);
+void pf_permute_backward_fast (int ndim, const int *shape, const int *perm, const float *dy, float *dx);
+void pf_concat_forward_fast (int n, int hw, int k, const int *c, const float *const *x, float *y);
+void pf_concat_backward_fast (int n, int hw, int k, const int *c, const float *dy, float *const *dx);
+void pf_channel_gather_forward_fast (int n, int c, int hw, int k, const int *idx, const float *x,
+                                     float *y);
+void pf_channel_gather_backward_fast (int n, int c, int hw, int k, const int *idx, const float *dy,
+                                      float *dx);
+void pf_channel_scale_forward_fast (int n, int c, int hw, const float *x, const float *s, float *y);
+void pf_channel_scale_backward_fast (int n, int c, int hw, const float *x, const float *s,
+                                     const float *dy, float *dx, float *ds);
+void pf_global_avgpool_forward_fast (int n, int c, int hw, const float *x, float *y);
+void pf_global_avgpool_backward_fast (int n, int c, int hw, const float *dy, float *dx);
+void pf_maxpool2x2_forward_fast (int nc, int h, int w, const float *x, float *y, int32_t *argmax);
+void pf_maxpool2x2_backward_fast (int nc, int h, int w, const int32_t *argmax, const float *dy,
+                                  float *dx);
+void pf_upsample_nearest2x_forward_fast (int nc, int h, int w, const float *x, float *y);
+void pf_upsample_nearest2x_backward_fast (int nc, int h, int w, const float *dy, float *dx);
+void pf_upsample_bilinear2x_forward_fast (int nc, int h, int w, const float *x, float *y);
+void pf_upsample_bilinear2x_backward_fast (int nc, int h, int w, const float *dy, float *dx);
+void pf_dropout_forward_fast (size_t n, float p, uint64_t seed, uint64_t step, const float *x,
+                              float *y, uint8_t *mask);
+void pf_dropout_backward_fast (size_t n, float p, const uint8_t *mask, const float *dy, float *dx);
+
+/* ---- LSTM (cblas_sgemm + OpenMP; pf-lstm-fast.c) ----------------------------------------- */
+/* pf_lstm_forward_ref / pf_lstm_backward_ref with the input projection of all steps of a layer
+ * as one sgemm and one sgemm per step for the recurrence. Same workspace SIZES
+ * (pf_lstm_forward_workspace_size, pf_lstm_workspace_size) but a batch-major layout of its own:
+ * the workspace of pf_lstm_forward_fast is for pf_lstm_backward_fast, not for the _ref one.
+ * Agrees with the reference within float rounding (summation order differs). */
+void pf_lstm_forward_fast (const PfLstmDesc *d, const float *x, const float *w,
+                           const float *h0, const float *c0,
+                           float *y, float *hn, float *cn, float *ws);
+void pf_lstm_backward_fast (const PfLstmDesc *d, const float *x, const float *w,
+                            const float *dy, const float *dhn, const float *dcn,
+                            float *dx, float *dw, float *dh0, float *dc0, float *ws);
 
 G_END_DECLS
