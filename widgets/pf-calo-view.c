@@ -1,7 +1,15 @@
 /* pf-calo-view.c — one calorimeter image pane (see pf-calo-view.h).
  *
- * A plain GtkWidget whose snapshot hands a cairo context to pf_calo_view_draw(), which calls the
- * CLI's renderer and then paints the screen-only overlays. No child widgets, hence no .ui. */
+ * A plain GtkWidget drawn in two layers. The figure (pf_render_image: 56x56 cells, axes, ticks,
+ * colour bar, hidden cells, then the jet circles and the selection) is rendered on the CPU into
+ * an image surface only when one of its inputs changes (image, size, title, colours, range,
+ * threshold, jets) and kept as a render node, which snapshot appends again as it is, so GSK's
+ * diff finds no damage under it; the crosshair is a small cairo node over the plot on top.
+ * Hovering thus never re-renders the cells, and under the cairo GSK renderer (Xvfb) neither the
+ * 3136 cells nor the jets' dashed circles (dozens, early in a run) are replayed through the X
+ * server: that replay, in all seven panes at each new weights snapshot, made frames slow.
+ * pf_calo_view_draw() paints the same picture (figure, then crosshair) for export. No child
+ * widgets, hence no .ui. */
 #include "pf-calo-view.h"
 
 #include <glib/gi18n.h>
@@ -24,7 +32,11 @@ struct _PfCaloView
   gboolean show_jets;
   int selected_jet;
 
-  PfImageLayout layout;  /* of the last frame on screen */
+  cairo_surface_t *base; /* the figure without jets; NULL when it must be rendered again */
+  GskRenderNode *figure; /* base + jet layer; NULL when it must be built again */
+  int figure_w, figure_h, figure_scale;
+
+  PfImageLayout layout;  /* of the last figure rendered for the screen */
   gboolean has_layout;
   int hover_row, hover_col;
 };
@@ -227,11 +239,11 @@ draw_jets (PfCaloView *self, cairo_t *cr, const PfImageLayout *l)
   cairo_restore (cr);
 }
 
-void
-pf_calo_view_draw (PfCaloView *self, cairo_t *cr, double width, double height,
-                   PfImageLayout *layout)
+/* The figure: background, pf_render_image, hidden cells and jets, or "No image". */
+static void
+draw_figure (PfCaloView *self, cairo_t *cr, double width, double height, gboolean with_jets,
+             PfImageLayout *layout)
 {
-  g_return_if_fail (PF_IS_CALO_VIEW (self));
   PfRenderRect area = { 0, 0, width, height };
   PfImageLayout l;
   PfImageSpec s;
@@ -263,8 +275,7 @@ pf_calo_view_draw (PfCaloView *self, cairo_t *cr, double width, double height,
     {
       if (shown)
         draw_empty_cells (self, cr, &l, renderer_line_width (width, height));
-      draw_crosshair (self, cr, &l);
-      if (self->show_jets)
+      if (with_jets && self->show_jets)
         draw_jets (self, cr, &l);
     }
   else
@@ -281,8 +292,156 @@ pf_calo_view_draw (PfCaloView *self, cairo_t *cr, double width, double height,
     }
   cairo_restore (cr);
   g_free (shown);
+  *layout = l;
+}
+
+void
+pf_calo_view_draw (PfCaloView *self, cairo_t *cr, double width, double height,
+                   PfImageLayout *layout)
+{
+  g_return_if_fail (PF_IS_CALO_VIEW (self));
+  PfImageLayout l;
+  draw_figure (self, cr, width, height, TRUE, &l);
+  if (self->data)
+    draw_crosshair (self, cr, &l);
   if (layout)
     *layout = l;
+}
+
+/* Drops the cached figure (its inputs changed) and asks for a frame. */
+static void
+figure_changed (PfCaloView *self)
+{
+  g_clear_pointer (&self->base, cairo_surface_destroy);
+  g_clear_pointer (&self->figure, gsk_render_node_unref);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* The jets, the selection or their visibility changed: the base stays. */
+static void
+jets_changed (PfCaloView *self)
+{
+  g_clear_pointer (&self->figure, gsk_render_node_unref);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* Renders the figure without jets at w x h (times the scale factor) on the CPU. The screen
+ * shows it through a cairo node, not a GdkTexture: GTK 4.8's cairo renderer downloads a texture
+ * through a per-pixel float conversion on every frame that touches it (~3 ms a pane), while an
+ * image surface is composited as it is. */
+static void
+render_base (PfCaloView *self, int w, int h, int scale)
+{
+  g_clear_pointer (&self->base, cairo_surface_destroy);
+  g_clear_pointer (&self->figure, gsk_render_node_unref);
+  self->base = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, w * scale, h * scale);
+  cairo_surface_set_device_scale (self->base, scale, scale);
+  cairo_t *cr = cairo_create (self->base);
+  draw_figure (self, cr, w, h, FALSE, &self->layout);
+  cairo_destroy (cr);
+  self->has_layout = TRUE;
+  self->figure_w = w;
+  self->figure_h = h;
+  self->figure_scale = scale;
+}
+
+/* ---- the jet layer, shared by the panes ----
+ *
+ * Every pane draws the same circles over the same plot rectangle, and early in a run the
+ * prediction has dozens of jets (dashed circles are slow to stroke), so the layer is rendered
+ * once into a transparent surface the size of the plot and kept in a small cache (UI thread
+ * only) keyed by everything draw_jets reads. */
+
+typedef struct {
+  PfRenderRect plot;
+  int scale, selected;
+  GArray *jets[2];
+  cairo_surface_t *surface;
+  int x0, y0;
+} JetLayer;
+
+#define N_JET_LAYERS 4
+static JetLayer *jet_layers[N_JET_LAYERS];   /* most recently used first */
+
+static void
+jet_layer_free (JetLayer *j)
+{
+  if (!j)
+    return;
+  g_array_unref (j->jets[0]);
+  g_array_unref (j->jets[1]);
+  cairo_surface_destroy (j->surface);
+  g_free (j);
+}
+
+static gboolean
+jet_layer_matches (const JetLayer *j, PfCaloView *self, int scale)
+{
+  if (!j || j->scale != scale || j->selected != self->selected_jet
+      || memcmp (&j->plot, &self->layout.plot, sizeof j->plot) != 0)
+    return FALSE;
+  for (int k = 0; k < 2; k++)
+    if (j->jets[k]->len != self->jets[k]->len
+        || memcmp (j->jets[k]->data, self->jets[k]->data, j->jets[k]->len * sizeof (PfJetCircle)) != 0)
+      return FALSE;
+  return TRUE;
+}
+
+static JetLayer *
+jet_layer_get (PfCaloView *self, int scale)
+{
+  int hit = -1;
+  for (int i = 0; i < N_JET_LAYERS && hit < 0; i++)
+    if (jet_layer_matches (jet_layers[i], self, scale))
+      hit = i;
+  JetLayer *j;
+  if (hit >= 0)
+    j = jet_layers[hit];
+  else
+    {
+      const PfRenderRect *p = &self->layout.plot;
+      j = g_new0 (JetLayer, 1);
+      j->plot = *p;
+      j->scale = scale;
+      j->selected = self->selected_jet;
+      for (int k = 0; k < 2; k++)
+        {
+          j->jets[k] = g_array_sized_new (FALSE, FALSE, sizeof (PfJetCircle), self->jets[k]->len);
+          g_array_append_vals (j->jets[k], self->jets[k]->data, self->jets[k]->len);
+        }
+      j->x0 = (int) floor (p->x);
+      j->y0 = (int) floor (p->y);
+      int w = MAX ((int) ceil (p->x + p->w) - j->x0, 1), h = MAX ((int) ceil (p->y + p->h) - j->y0, 1);
+      j->surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, w * scale, h * scale);
+      cairo_surface_set_device_scale (j->surface, scale, scale);
+      cairo_t *cr = cairo_create (j->surface);
+      cairo_translate (cr, -j->x0, -j->y0);   /* whole pixels: the same antialiasing as on the pane */
+      draw_jets (self, cr, &self->layout);
+      cairo_destroy (cr);
+      hit = N_JET_LAYERS - 1;
+      jet_layer_free (jet_layers[hit]);
+    }
+  memmove (&jet_layers[1], &jet_layers[0], hit * sizeof (JetLayer *));
+  jet_layers[0] = j;
+  return j;
+}
+
+/* The node the pane shows under the crosshair: the base, then the jet layer. Recording two
+ * paints costs nothing; the renderer composites the two images. */
+static void
+build_figure (PfCaloView *self, int w, int h)
+{
+  self->figure = gsk_cairo_node_new (&GRAPHENE_RECT_INIT (0, 0, w, h));
+  cairo_t *cr = gsk_cairo_node_get_draw_context (self->figure);
+  cairo_set_source_surface (cr, self->base, 0, 0);
+  cairo_paint (cr);
+  if (self->data && self->show_jets && (self->jets[0]->len > 0 || self->jets[1]->len > 0))
+    {
+      JetLayer *j = jet_layer_get (self, self->figure_scale);
+      cairo_set_source_surface (cr, j->surface, j->x0, j->y0);
+      cairo_paint (cr);
+    }
+  cairo_destroy (cr);
 }
 
 static void
@@ -290,12 +449,26 @@ pf_calo_view_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
   PfCaloView *self = PF_CALO_VIEW (widget);
   int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
+  int scale = gtk_widget_get_scale_factor (widget);
   if (w <= 0 || h <= 0)
     return;
-  cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, w, h));
-  pf_calo_view_draw (self, cr, w, h, &self->layout);
-  self->has_layout = TRUE;
-  cairo_destroy (cr);
+  if (!self->base || self->figure_w != w || self->figure_h != h || self->figure_scale != scale)
+    render_base (self, w, h, scale);
+  if (!self->figure)
+    build_figure (self, w, h);
+  /* The same node as long as the figure holds: GSK's diff sees no damage under it. */
+  gtk_snapshot_append_node (snapshot, self->figure);
+  if (self->data && self->cross_row >= 0 && self->cross_row < self->rows && self->cross_col >= 0
+      && self->cross_col < self->cols)
+    {
+      /* The crosshair is clipped to the plot, so its node covers only the plot. */
+      const PfRenderRect *p = &self->layout.plot;
+      double x0 = floor (p->x), y0 = floor (p->y);
+      graphene_rect_t bounds = GRAPHENE_RECT_INIT (x0, y0, ceil (p->x + p->w) - x0, ceil (p->y + p->h) - y0);
+      cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &bounds);
+      draw_crosshair (self, cr, &self->layout);
+      cairo_destroy (cr);
+    }
 }
 
 static void
@@ -411,9 +584,16 @@ void
 pf_calo_view_set_image (PfCaloView *self, const float *data, int rows, int cols)
 {
   g_return_if_fail (PF_IS_CALO_VIEW (self));
+  gboolean valid = data && rows > 0 && cols > 0
+                   && (gsize) rows <= G_MAXSIZE / sizeof (float) / (gsize) cols;
+  if (!valid && !self->data)
+    return;
+  if (valid && self->data && self->rows == rows && self->cols == cols
+      && memcmp (self->data, data, (gsize) rows * cols * sizeof (float)) == 0)
+    return;   /* the same picture: keep the figure */
   g_clear_pointer (&self->data, g_free);
   self->rows = self->cols = 0;
-  if (data && rows > 0 && cols > 0 && (gsize) rows <= G_MAXSIZE / sizeof (float) / (gsize) cols)
+  if (valid)
     {
       self->data = g_memdup2 (data, (gsize) rows * cols * sizeof (float));
       self->rows = rows;
@@ -421,7 +601,7 @@ pf_calo_view_set_image (PfCaloView *self, const float *data, int rows, int cols)
     }
   if (self->hover_row >= self->rows || self->hover_col >= self->cols)
     hover_reset (self);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  figure_changed (self);
 }
 
 void
@@ -432,7 +612,7 @@ pf_calo_view_set_title (PfCaloView *self, const char *title)
     return;
   g_free (self->title);
   self->title = g_strdup (title);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  figure_changed (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TITLE]);
 }
 
@@ -440,8 +620,10 @@ void
 pf_calo_view_set_colormap (PfCaloView *self, PfColormap colormap)
 {
   g_return_if_fail (PF_IS_CALO_VIEW (self));
+  if (self->colormap == colormap)
+    return;
   self->colormap = colormap;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  figure_changed (self);
 }
 
 void
@@ -452,7 +634,7 @@ pf_calo_view_set_log_scale (PfCaloView *self, gboolean log_scale)
   if (self->log_scale == log_scale)
     return;
   self->log_scale = log_scale;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  figure_changed (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOG_SCALE]);
 }
 
@@ -460,9 +642,11 @@ void
 pf_calo_view_set_range (PfCaloView *self, double vmin, double vmax)
 {
   g_return_if_fail (PF_IS_CALO_VIEW (self));
+  if (self->vmin == vmin && self->vmax == vmax)
+    return;
   self->vmin = vmin;
   self->vmax = vmax;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  figure_changed (self);
 }
 
 void
@@ -474,7 +658,7 @@ pf_calo_view_set_threshold (PfCaloView *self, double threshold)
   if (self->threshold == threshold)
     return;
   self->threshold = threshold;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  figure_changed (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_THRESHOLD]);
 }
 
@@ -497,10 +681,13 @@ pf_calo_view_set_jets (PfCaloView *self, const PfJetCircle *jets, int n, PfJetSt
   g_return_if_fail (PF_IS_CALO_VIEW (self));
   g_return_if_fail (style == PF_JET_STYLE_TRUTH || style == PF_JET_STYLE_PREDICTION);
   g_return_if_fail (n <= 0 || jets != NULL);
+  GArray *a = self->jets[style];
+  if (a->len == (guint) MAX (n, 0) && (n <= 0 || memcmp (a->data, jets, n * sizeof (PfJetCircle)) == 0))
+    return;
   g_array_set_size (self->jets[style], 0);
   if (n > 0)
     g_array_append_vals (self->jets[style], jets, n);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  jets_changed (self);
 }
 
 void
@@ -511,7 +698,7 @@ pf_calo_view_set_show_jets (PfCaloView *self, gboolean show)
   if (self->show_jets == show)
     return;
   self->show_jets = show;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  jets_changed (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHOW_JETS]);
 }
 
@@ -524,7 +711,7 @@ pf_calo_view_set_selected_jet (PfCaloView *self, int id)
   if (self->selected_jet == id)
     return;
   self->selected_jet = id;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  jets_changed (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SELECTED_JET]);
 }
 
@@ -617,6 +804,8 @@ pf_calo_view_finalize (GObject *object)
   PfCaloView *self = PF_CALO_VIEW (object);
   g_free (self->data);
   g_free (self->title);
+  g_clear_pointer (&self->figure, gsk_render_node_unref);
+  g_clear_pointer (&self->base, cairo_surface_destroy);
   g_array_unref (self->jets[0]);
   g_array_unref (self->jets[1]);
   G_OBJECT_CLASS (pf_calo_view_parent_class)->finalize (object);

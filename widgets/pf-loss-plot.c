@@ -1,7 +1,10 @@
 /* pf-loss-plot.c — live loss curves (see pf-loss-plot.h).
  *
- * A plain GtkWidget whose snapshot hands a cairo context to pf_loss_plot_draw(). Series live in
- * a GPtrArray indexed by their id; a removed series leaves a NULL so later ids stay valid. */
+ * A plain GtkWidget whose snapshot shows pf_loss_plot_draw() rendered on the CPU into an image
+ * surface, kept (as a render node) until the series or settings change: a frame that does not
+ * touch the plot costs nothing, one that does costs one blit, and under the cairo GSK renderer (Xvfb) the text and curves
+ * are not replayed through the X server. Series live in a GPtrArray indexed by their id; a
+ * removed series leaves a NULL so later ids stay valid. */
 #include "pf-loss-plot.h"
 #include "pf-render-private.h"
 
@@ -30,6 +33,9 @@ struct _PfLossPlot
   PfLossPlotXAxis x_axis;
   gboolean log_y;
   double smoothing;
+
+  GskRenderNode *picture;  /* the last rendering; NULL when something changed */
+  int picture_w, picture_h, picture_scale;
 };
 
 G_DEFINE_FINAL_TYPE (PfLossPlot, pf_loss_plot, GTK_TYPE_WIDGET)
@@ -50,6 +56,14 @@ static const double palette[10][3] = {
   { 0.890, 0.467, 0.761 }, { 0.498, 0.498, 0.498 }, { 0.737, 0.741, 0.133 },
   { 0.090, 0.745, 0.812 },
 };
+
+/* Drops the cached picture and asks for a frame (once per frame, however many calls). */
+static void
+plot_changed (PfLossPlot *self)
+{
+  g_clear_pointer (&self->picture, gsk_render_node_unref);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
 
 static void
 series_free (gpointer p)
@@ -474,12 +488,32 @@ pf_loss_plot_draw (PfLossPlot *self, cairo_t *cr, double width, double height,
 static void
 pf_loss_plot_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
 {
+  PfLossPlot *self = PF_LOSS_PLOT (widget);
   int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
+  int scale = gtk_widget_get_scale_factor (widget);
   if (w <= 0 || h <= 0)
     return;
-  cairo_t *cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, w, h));
-  pf_loss_plot_draw (PF_LOSS_PLOT (widget), cr, w, h, NULL);
-  cairo_destroy (cr);
+  if (!self->picture || self->picture_w != w || self->picture_h != h || self->picture_scale != scale)
+    {
+      /* Drawn on the CPU, painted by a cairo node: see render_base in pf-calo-view.c for why
+       * not a GdkTexture. */
+      cairo_surface_t *surface = cairo_image_surface_create (CAIRO_FORMAT_ARGB32, w * scale, h * scale);
+      cairo_surface_set_device_scale (surface, scale, scale);
+      cairo_t *cr = cairo_create (surface);
+      pf_loss_plot_draw (self, cr, w, h, NULL);
+      cairo_destroy (cr);
+      g_clear_pointer (&self->picture, gsk_render_node_unref);
+      self->picture = gsk_cairo_node_new (&GRAPHENE_RECT_INIT (0, 0, w, h));
+      cr = gsk_cairo_node_get_draw_context (self->picture);
+      cairo_set_source_surface (cr, surface, 0, 0);
+      cairo_paint (cr);
+      cairo_destroy (cr);
+      cairo_surface_destroy (surface);
+      self->picture_w = w;
+      self->picture_h = h;
+      self->picture_scale = scale;
+    }
+  gtk_snapshot_append_node (snapshot, self->picture);
 }
 
 static void
@@ -510,7 +544,7 @@ pf_loss_plot_add_series (PfLossPlot *self, const char *name, const GdkRGBA *colo
   s->dashed = !!dashed;
   s->points = g_array_new (FALSE, FALSE, sizeof (Point));
   g_ptr_array_add (self->series, s);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  plot_changed (self);
   return (int) self->series->len - 1;
 }
 
@@ -523,7 +557,7 @@ pf_loss_plot_append (PfLossPlot *self, int series, double step, double epoch, do
   g_return_if_fail (s != NULL);
   Point pt = { { step, epoch, seconds }, value };
   g_array_append_val (s->points, pt);
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  plot_changed (self);
 }
 
 void
@@ -535,7 +569,7 @@ pf_loss_plot_remove_series (PfLossPlot *self, int series)
     return;
   series_free (s);
   g_ptr_array_index (self->series, series) = NULL;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  plot_changed (self);
 }
 
 void
@@ -544,7 +578,7 @@ pf_loss_plot_clear (PfLossPlot *self)
   g_return_if_fail (PF_IS_LOSS_PLOT (self));
   g_ptr_array_set_size (self->series, 0);
   self->n_added = 0;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  plot_changed (self);
 }
 
 int
@@ -593,7 +627,7 @@ pf_loss_plot_set_x_axis (PfLossPlot *self, PfLossPlotXAxis axis)
   if (self->x_axis == axis)
     return;
   self->x_axis = axis;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  plot_changed (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_X_AXIS]);
 }
 
@@ -605,7 +639,7 @@ pf_loss_plot_set_log_y (PfLossPlot *self, gboolean log_y)
   if (self->log_y == log_y)
     return;
   self->log_y = log_y;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  plot_changed (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOG_Y]);
 }
 
@@ -617,7 +651,7 @@ pf_loss_plot_set_smoothing (PfLossPlot *self, double alpha)
   if (self->smoothing == alpha)
     return;
   self->smoothing = alpha;
-  gtk_widget_queue_draw (GTK_WIDGET (self));
+  plot_changed (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SMOOTHING]);
 }
 
@@ -682,6 +716,7 @@ pf_loss_plot_finalize (GObject *object)
 {
   PfLossPlot *self = PF_LOSS_PLOT (object);
   g_ptr_array_unref (self->series);
+  g_clear_pointer (&self->picture, gsk_render_node_unref);
   G_OBJECT_CLASS (pf_loss_plot_parent_class)->finalize (object);
 }
 

@@ -73,6 +73,8 @@ struct _PfWindow
   float *pred;                    /* S * S */
   float *resid;                   /* S * S */
   gboolean have_pred;
+  GCancellable *pred_cancel;      /* the prediction in flight on a worker, NULL when none */
+  gboolean pred_pending;
   guint generation;
   char *dataset_path;             /* the file the held events came from, NULL after a generation */
   guint dataset_generation;       /* the generation dataset_path holds */

@@ -402,8 +402,8 @@ _pf_window_train_maybe_screenshot (PfWindow *self)
         }
       if (st != PF_TRAIN_STATE_FINISHED && st != PF_TRAIN_STATE_FAILED)
         return;
-      if (st == PF_TRAIN_STATE_FINISHED && !self->have_pred)
-        return;   /* wait for the final "weights" */
+      if (st == PF_TRAIN_STATE_FINISHED && (!self->have_pred || self->pred_pending))
+        return;   /* wait for the final "weights" and their prediction */
     }
   self->shot_armed = TRUE;
   gtk_widget_add_tick_callback (GTK_WIDGET (self), screenshot_tick, NULL, NULL);

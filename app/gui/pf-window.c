@@ -3,6 +3,7 @@
  * training glue in pf-window-train.c (see pf-window-private.h). */
 #include <glib/gi18n.h>
 #include <math.h>
+#include <string.h>
 #include "pf-window-private.h"
 #include "pf-jets-task.h"
 #include "pf-pixels.h"
@@ -214,21 +215,11 @@ on_jet_clicked (PfCaloView *view, int id, PfWindow *self)
 
 /* ---- the event shown ---- */
 
-void
-_pf_window_update_prediction (PfWindow *self)
+/* Shows self->pred (ok) or no prediction, then what depends on it: ranges, jets, summary. */
+static void
+show_prediction (PfWindow *self, gboolean ok)
 {
   int n = self->size * self->size;
-  g_autoptr (GError) error = NULL;
-  gboolean ok = FALSE;
-
-  if (!self->ev)
-    return;
-  if (pf_train_controller_get_weights_serial (self->train) > 0)
-    ok = pf_train_controller_predict (self->train, self->ev, self->size, self->pred, NULL, &error);
-  else if (self->ckpt && pf_predictor_image_size (self->ckpt) == self->size)
-    ok = pf_predictor_run (self->ckpt, self->ev, 1, self->pred, &error);
-  if (!ok && error)
-    _pf_window_show_error (self, _("Prediction"), error);
   self->have_pred = ok;
   if (ok)
     {
@@ -245,6 +236,60 @@ _pf_window_update_prediction (PfWindow *self)
   apply_ranges (self);
   cluster_jets (self);
   update_summary (self);
+}
+
+static void
+prediction_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PfWindow *self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree float *pred = pf_train_controller_predict_finish (PF_TRAIN_CONTROLLER (source), result,
+                                                              NULL, &error);
+  /* Cancelled: a newer request (another event, newer weights) replaced it, or the window went. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_object_unref (self);
+      return;
+    }
+  self->pred_pending = FALSE;
+  g_clear_object (&self->pred_cancel);
+  if (!pred)
+    _pf_window_show_error (self, _("Prediction"), error);
+  else
+    memcpy (self->pred, pred, (gsize) self->size * self->size * sizeof (float));
+  show_prediction (self, pred != NULL);
+  _pf_window_train_maybe_screenshot (self);
+  g_object_unref (self);
+}
+
+/* With a training run's weights the batch-1 inference runs on a worker (it takes milliseconds
+ * on a CPU that training keeps busy); the panes keep their picture until the answer comes, and
+ * an answer for an older request is dropped (its cancellable was cancelled). A checkpoint
+ * opened from disk is still run here, when no run is training. */
+void
+_pf_window_update_prediction (PfWindow *self)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean ok = FALSE;
+
+  if (!self->ev)
+    return;
+  g_cancellable_cancel (self->pred_cancel);
+  g_clear_object (&self->pred_cancel);
+  self->pred_pending = FALSE;
+  if (pf_train_controller_get_weights_serial (self->train) > 0)
+    {
+      self->pred_cancel = g_cancellable_new ();
+      self->pred_pending = TRUE;
+      pf_train_controller_predict_async (self->train, self->ev, self->size, self->pred_cancel,
+                                         prediction_done, g_object_ref (self));
+      return;
+    }
+  if (self->ckpt && pf_predictor_image_size (self->ckpt) == self->size)
+    ok = pf_predictor_run (self->ckpt, self->ev, 1, self->pred, &error);
+  if (!ok && error)
+    _pf_window_show_error (self, _("Prediction"), error);
+  show_prediction (self, ok);
 }
 
 void
@@ -284,6 +329,7 @@ _pf_window_refresh_event (PfWindow *self)
   gtk_label_set_text (self->event_label, label);
   self->selected_jet = -1;
   gtk_label_set_text (self->jet_label, "");
+  self->have_pred = FALSE;   /* the prediction held is of the previous event */
   _pf_window_update_prediction (self);
   _pf_window_update_actions (self);
 }
@@ -455,6 +501,9 @@ pf_window_dispose (GObject *object)
   if (self->jets_cancel)
     g_cancellable_cancel (self->jets_cancel);
   g_clear_object (&self->jets_cancel);
+  if (self->pred_cancel)
+    g_cancellable_cancel (self->pred_cancel);
+  g_clear_object (&self->pred_cancel);
   _pf_window_train_dispose (self);
   if (self->sim)
     g_signal_handlers_disconnect_by_data (self->sim, self);

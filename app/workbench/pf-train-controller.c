@@ -70,7 +70,10 @@ struct _PfTrainController
   PfTrainResult result;
   int done, total;
 
-  /* pf_train_controller_predict; the lock also guards `run` against other threads */
+  /* `run` as seen by other threads (pf_train_controller_predict on a worker) */
+  GMutex run_lock;
+  /* pf_train_controller_predict: serialises the predictor. Separate from run_lock, so the UI
+   * thread's getters never wait for an inference in flight on a worker. */
   GMutex predict_lock;
   PfSnapshotPredictor *predictor;
 };
@@ -457,10 +460,10 @@ pf_train_controller_start (PfTrainController *c, const PfTrainOptions *o, GError
   g_source_set_static_name (r->source, "pf-train-controller drain");
   g_source_set_callback (r->source, drain, c, NULL);
   g_source_attach (r->source, c->context);
-  g_mutex_lock (&c->predict_lock);
+  g_mutex_lock (&c->run_lock);
   Run *old = c->run;
   c->run = r;
-  g_mutex_unlock (&c->predict_lock);
+  g_mutex_unlock (&c->run_lock);
   run_unref (old);
   options_clear (&c->opts);
   c->have_opts = FALSE;
@@ -562,14 +565,14 @@ static PfWeightSnapshot *
 ref_snapshot (PfTrainController *c)
 {
   PfWeightSnapshot *snap = NULL;
-  g_mutex_lock (&c->predict_lock);
+  g_mutex_lock (&c->run_lock);
   if (c->run)
     {
       g_mutex_lock (&c->run->lock);
       snap = c->run->snap ? pf_weight_snapshot_ref (c->run->snap) : NULL;
       g_mutex_unlock (&c->run->lock);
     }
-  g_mutex_unlock (&c->predict_lock);
+  g_mutex_unlock (&c->run_lock);
   return snap;
 }
 
@@ -587,9 +590,9 @@ pf_train_controller_get_norm (PfTrainController *c, double *norm_min, double *no
 int64_t
 pf_train_controller_get_steps_done (PfTrainController *c)
 {
-  g_mutex_lock (&c->predict_lock);
+  g_mutex_lock (&c->run_lock);
   int64_t s = c->run ? __atomic_load_n (&c->run->steps_done, __ATOMIC_ACQUIRE) : 0;
-  g_mutex_unlock (&c->predict_lock);
+  g_mutex_unlock (&c->run_lock);
   return s;
 }
 
@@ -613,6 +616,74 @@ pf_train_controller_predict (PfTrainController *c, const float *inputs4, int S, 
   g_mutex_unlock (&c->predict_lock);
   pf_weight_snapshot_unref (snap);
   return ok;
+}
+
+/* ---- prediction on a worker ---- */
+
+typedef struct {
+  float *inputs;   /* 4 x S x S, a copy */
+  int S;
+} PredictJob;
+
+static void
+predict_job_free (gpointer p)
+{
+  PredictJob *j = p;
+  g_free (j->inputs);
+  g_free (j);
+}
+
+static void
+predict_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
+{
+  PredictJob *j = data;
+  GError *error = NULL;
+  guint serial = 0;
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  float *pred = g_new (float, (gsize) j->S * j->S);
+  if (!pf_train_controller_predict (PF_TRAIN_CONTROLLER (source), j->inputs, j->S, pred, &serial, &error))
+    {
+      g_free (pred);
+      g_task_return_error (task, error);
+      return;
+    }
+  g_object_set_data (G_OBJECT (task), "pf-serial", GUINT_TO_POINTER (serial));
+  g_task_return_pointer (task, pred, g_free);
+}
+
+void
+pf_train_controller_predict_async (PfTrainController *c, const float *inputs4, int S,
+                                   GCancellable *cancellable, GAsyncReadyCallback callback,
+                                   gpointer user_data)
+{
+  g_return_if_fail (PF_IS_TRAIN_CONTROLLER (c) && inputs4);
+  GTask *task = g_task_new (c, cancellable, callback, user_data);
+  g_task_set_source_tag (task, pf_train_controller_predict_async);
+  g_task_set_name (task, "pf_train_controller_predict_async");
+  if (S <= 0 || (gsize) S > G_MAXSIZE / sizeof (float) / 4 / (gsize) S)
+    {
+      g_task_return_new_error (task, PF_ERROR, PF_ERROR_SHAPE, _("Invalid image size %d"), S);
+      g_object_unref (task);
+      return;
+    }
+  PredictJob *j = g_new0 (PredictJob, 1);
+  j->S = S;
+  j->inputs = g_memdup2 (inputs4, (gsize) 4 * S * S * sizeof (float));
+  g_task_set_task_data (task, j, predict_job_free);
+  g_task_run_in_thread (task, predict_thread);
+  g_object_unref (task);
+}
+
+float *
+pf_train_controller_predict_finish (PfTrainController *c, GAsyncResult *result, guint *serial,
+                                    GError **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, c), NULL);
+  float *pred = g_task_propagate_pointer (G_TASK (result), error);
+  if (serial)
+    *serial = pred ? GPOINTER_TO_UINT (g_object_get_data (G_OBJECT (result), "pf-serial")) : 0;
+  return pred;
 }
 
 /* ---- GObject ---- */
@@ -658,6 +729,7 @@ pf_train_controller_finalize (GObject *object)
   run_unref (c->run);
   pf_snapshot_predictor_free (c->predictor);
   g_mutex_clear (&c->predict_lock);
+  g_mutex_clear (&c->run_lock);
   options_clear (&c->opts);
   pf_train_result_clear (&c->result);
   g_array_unref (c->log);
@@ -696,6 +768,7 @@ pf_train_controller_init (PfTrainController *c)
   c->context = g_main_context_ref_thread_default ();
   c->log = g_array_new (FALSE, TRUE, sizeof (PfTrainLogRow));
   g_mutex_init (&c->predict_lock);
+  g_mutex_init (&c->run_lock);
   c->predictor = pf_snapshot_predictor_new ();
 }
 

@@ -15,8 +15,10 @@
  * an epoch, and once at the end (the best weights, as the trainer hands them back), and announces
  * it with "weights". pf_train_controller_predict runs on the CALLER's thread: a batch-1 CPU
  * inference graph of the same model and scale, built on first use, refreshed from the newest
- * snapshot, with the run's normalisation. One 56x56 image is cheap, and the UI gets its answer
- * synchronously without a round trip through the worker, which is busy training. */
+ * snapshot, with the run's normalisation. pf_train_controller_predict_async runs the same on a
+ * GTask worker: a batch-1 inference still takes 1-16 ms on a CPU that training keeps busy, too
+ * long for the UI thread (the workbench uses the async form). The predictor has its own lock, so
+ * the getters below never wait for an inference in flight. */
 #pragma once
 #include <gio/gio.h>
 #include "pf-trainer.h"
@@ -90,6 +92,14 @@ guint pf_train_controller_get_weights_serial (PfTrainController *c);
  * is not the run's image size, PF_ERROR_NUMERIC on non-finite inputs. */
 gboolean pf_train_controller_predict (PfTrainController *c, const float *inputs4, int S,
                                       float *pred, guint *serial, GError **error);
+/* The same on a worker thread (inputs4 is copied). Call from the owner's thread; the callback
+ * runs on its thread-default context. _finish returns S x S floats (g_free) or NULL with the
+ * error of pf_train_controller_predict, or G_IO_ERROR_CANCELLED. */
+void pf_train_controller_predict_async (PfTrainController *c, const float *inputs4, int S,
+                                        GCancellable *cancellable, GAsyncReadyCallback callback,
+                                        gpointer user_data);
+float *pf_train_controller_predict_finish (PfTrainController *c, GAsyncResult *result,
+                                           guint *serial, GError **error);
 
 /* Signals (all on the owner's main context):
  *   "started" (gint64 n_train, gint64 n_val, gint64 n_test): the trainer resolved its settings.
