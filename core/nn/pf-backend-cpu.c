@@ -58,83 +58,13 @@ relu_mask_grad (const float *y, float *dy, size_t n)
     dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
-/* ---- LSTM -------------------------------------------------------------------------------- */
-/* The LSTM op reads its parameters as one flat buffer in torch's order. The graph gives them
- * consecutive ids, so they are usually adjacent in the parameter arena already; when the arena's
- * alignment leaves gaps (sizes not a multiple of it), the plan packs them into buffers made at
- * planning time, copied before forward and scattered (added) into the gradients after backward. */
-typedef struct {
-  float *w, *dw;
-} LstmPack;
-
-static int
-lstm_n_params (const PfNode *n)
-{
-  return 4 * n->d.lstm.desc.num_layers;
-}
-
-static gboolean
-lstm_prepare (PfGraph *g, PfNode *n, GError **error)
-{
-  bool flat = true;
-  for (int k = 1; k < lstm_n_params (n); k++)
-    {
-      PfTensor *prev = pf_graph_tensor (g, n->w + k - 1), *t = pf_graph_tensor (g, n->w + k);
-      if (t->data != prev->data + prev->numel || (t->grad && t->grad != prev->grad + prev->numel))
-        flat = false;
-    }
-  if (flat)
-    return TRUE;
-  size_t nw = pf_lstm_param_count (&n->d.lstm.desc);
-  LstmPack *p = g_new0 (LstmPack, 1);
-  p->w = g_try_new (float, nw);
-  p->dw = g_try_new (float, nw);
-  if (!p->w || !p->dw)
-    {
-      g_free (p->w);
-      g_free (p->dw);
-      g_free (p);
-      g_set_error (error, PF_ERROR, PF_ERROR_IO, "cannot allocate %.1f MB for the LSTM weights",
-                   2.0 * nw * sizeof (float) / 1e6);
-      return FALSE;
-    }
-  n->plan = p;
-  return TRUE;
-}
-
-static void
-lstm_release (PfNode *n)
-{
-  LstmPack *p = n->plan;
-  if (p)
-    {
-      g_free (p->w);
-      g_free (p->dw);
-      g_free (p);
-    }
-  n->plan = NULL;
-}
-
-static const float *
-lstm_weights (PfGraph *g, const PfNode *n)
-{
-  LstmPack *p = n->plan;
-  if (!p)
-    return pf_graph_tensor (g, n->w)->data;
-  size_t off = 0;
-  for (int k = 0; k < lstm_n_params (n); k++)
-    {
-      PfTensor *t = pf_graph_tensor (g, n->w + k);
-      memcpy (p->w + off, t->data, t->numel * sizeof (float));
-      off += t->numel;
-    }
-  return p->w;
-}
-
+/* ---- LSTM ---------------------------------------------------------------------------------- */
+/* The op reads its parameters as one flat buffer in torch's order; the planner lays them out
+ * back to back (pf-exec.c), so the first one's data and gradient are those buffers. */
 static void
 lstm_forward (PfGraph *g, PfNode *n)
 {
-  pf_lstm_forward_ref (&n->d.lstm.desc, pf_node_in (g, n, 0)->data, lstm_weights (g, n),
+  pf_lstm_forward_ref (&n->d.lstm.desc, pf_node_in (g, n, 0)->data, pf_t_data (g, n->w),
                        pf_t_data (g, n->d.lstm.h0), pf_t_data (g, n->d.lstm.c0),
                        pf_node_out (g, n)->data, pf_t_data (g, n->d.lstm.hn),
                        pf_t_data (g, n->d.lstm.cn), pf_t_data (g, n->saved[0]));
@@ -143,31 +73,11 @@ lstm_forward (PfGraph *g, PfNode *n)
 static void
 lstm_backward (PfGraph *g, PfNode *n)
 {
-  LstmPack *p = n->plan;
-  PfTensor *w0 = pf_graph_tensor (g, n->w);
-  size_t nw = pf_lstm_param_count (&n->d.lstm.desc);
-  float *dw = w0->grad;
-  if (p && dw)
-    {
-      memset (p->dw, 0, nw * sizeof (float));
-      dw = p->dw;
-    }
-  pf_lstm_backward_ref (&n->d.lstm.desc, pf_node_in (g, n, 0)->data, p ? p->w : w0->data,
+  pf_lstm_backward_ref (&n->d.lstm.desc, pf_node_in (g, n, 0)->data, pf_t_data (g, n->w),
                         pf_node_out (g, n)->grad, pf_t_grad (g, n->d.lstm.hn),
-                        pf_t_grad (g, n->d.lstm.cn), pf_node_in (g, n, 0)->grad, dw,
+                        pf_t_grad (g, n->d.lstm.cn), pf_node_in (g, n, 0)->grad, pf_t_grad (g, n->w),
                         pf_t_grad (g, n->d.lstm.h0), pf_t_grad (g, n->d.lstm.c0),
                         pf_t_data (g, n->saved[0]));
-  if (p && w0->grad)
-    {
-      size_t off = 0;
-      for (int k = 0; k < lstm_n_params (n); k++)
-        {
-          PfTensor *t = pf_graph_tensor (g, n->w + k);
-          for (size_t i = 0; i < t->numel; i++)
-            t->grad[i] += p->dw[off + i];
-          off += t->numel;
-        }
-    }
 }
 
 /* ---- reference backend -------------------------------------------------------------------- */
@@ -175,19 +85,6 @@ static bool
 ref_supports (const PfBackend *be, PfGraph *g, const PfNode *n)
 {
   return n->op != PF_OP_RESHAPE; /* reshape is a view, never run */
-}
-
-static gboolean
-ref_prepare (const PfBackend *be, PfGraph *g, PfNode *n, GError **error)
-{
-  return n->op == PF_OP_LSTM ? lstm_prepare (g, n, error) : TRUE;
-}
-
-static void
-ref_release (const PfBackend *be, PfNode *n)
-{
-  if (n->op == PF_OP_LSTM)
-    lstm_release (n);
 }
 
 static void
@@ -395,10 +292,8 @@ const PfBackend pf_backend_cpu_ref = {
   .name = "cpu-ref",
   .device = PF_DEVICE_CPU,
   .supports = ref_supports,
-  .prepare = ref_prepare,
   .forward = ref_forward,
   .backward = ref_backward,
-  .release = ref_release,
 };
 
 /* ---- device tables ---------------------------------------------------------------------------- */

@@ -39,122 +39,33 @@ fast_supports (const PfBackend *be, PfGraph *g, const PfNode *n)
 }
 
 /* ---- LSTM ---------------------------------------------------------------------------------- */
-/* As in pf-backend-cpu.c: the op reads its parameters as one flat buffer in torch's order; they
- * have consecutive ids and are usually adjacent in the parameter arena, and when the arena's
- * alignment leaves gaps the plan packs them into buffers made here, copied before forward and
- * added into the gradients after backward. The workspace (saved[0]) has the reference's size;
- * the fast LSTM lays it out its own way, which only its own backward reads. */
-typedef struct {
-  float *w, *dw;
-} LstmPack;
-
-static int
-lstm_n_params (const PfNode *n)
-{
-  return 4 * n->d.lstm.desc.num_layers;
-}
-
-static gboolean
-lstm_prepare (PfGraph *g, PfNode *n, GError **error)
-{
-  bool flat = true;
-  for (int k = 1; k < lstm_n_params (n); k++)
-    {
-      PfTensor *prev = pf_graph_tensor (g, n->w + k - 1), *t = pf_graph_tensor (g, n->w + k);
-      if (t->data != prev->data + prev->numel || (t->grad && t->grad != prev->grad + prev->numel))
-        flat = false;
-    }
-  if (flat)
-    return TRUE;
-  size_t nw = pf_lstm_param_count (&n->d.lstm.desc);
-  LstmPack *p = g_new0 (LstmPack, 1);
-  p->w = g_try_new (float, nw);
-  p->dw = g_try_new (float, nw);
-  if (!p->w || !p->dw)
-    {
-      g_free (p->w);
-      g_free (p->dw);
-      g_free (p);
-      g_set_error (error, PF_ERROR, PF_ERROR_IO, "cannot allocate %.1f MB for the LSTM weights",
-                   2.0 * nw * sizeof (float) / 1e6);
-      return FALSE;
-    }
-  n->plan = p;
-  return TRUE;
-}
-
-static void
-lstm_release (PfNode *n)
-{
-  LstmPack *p = n->plan;
-  if (p)
-    {
-      g_free (p->w);
-      g_free (p->dw);
-      g_free (p);
-    }
-}
-
-static const float *
-lstm_weights (PfGraph *g, const PfNode *n)
-{
-  LstmPack *p = n->plan;
-  if (!p)
-    return pf_graph_tensor (g, n->w)->data;
-  size_t off = 0;
-  for (int k = 0; k < lstm_n_params (n); k++)
-    {
-      PfTensor *t = pf_graph_tensor (g, n->w + k);
-      memcpy (p->w + off, t->data, t->numel * sizeof (float));
-      off += t->numel;
-    }
-  return p->w;
-}
-
+/* The op reads its parameters as one flat buffer in torch's order; the planner lays them out
+ * back to back (pf-exec.c), so the first one's data and gradient are those buffers. The workspace (saved[0])
+ * has the reference's size; the fast LSTM lays it out its own way, which only its own backward
+ * reads. */
 static void
 lstm_forward (PfGraph *g, PfNode *n)
 {
-  pf_lstm_forward_fast (&n->d.lstm.desc, pf_node_in (g, n, 0)->data, lstm_weights (g, n),
-                        pf_t_data (g, n->d.lstm.h0), pf_t_data (g, n->d.lstm.c0),
-                        pf_node_out (g, n)->data, pf_t_data (g, n->d.lstm.hn),
-                        pf_t_data (g, n->d.lstm.cn), pf_t_data (g, n->saved[0]));
+  pf_lstm_forward_fast (&n->d.lstm.desc, pf_node_in (g, n, 0)->data, pf_t_data (g, n->w),
+                       pf_t_data (g, n->d.lstm.h0), pf_t_data (g, n->d.lstm.c0),
+                       pf_node_out (g, n)->data, pf_t_data (g, n->d.lstm.hn),
+                       pf_t_data (g, n->d.lstm.cn), pf_t_data (g, n->saved[0]));
 }
 
 static void
 lstm_backward (PfGraph *g, PfNode *n)
 {
-  LstmPack *p = n->plan;
-  PfTensor *w0 = pf_graph_tensor (g, n->w);
-  size_t nw = pf_lstm_param_count (&n->d.lstm.desc);
-  float *dw = w0->grad;
-  if (p && dw)
-    {
-      memset (p->dw, 0, nw * sizeof (float));
-      dw = p->dw;
-    }
-  pf_lstm_backward_fast (&n->d.lstm.desc, pf_node_in (g, n, 0)->data, p ? p->w : w0->data,
-                         pf_node_out (g, n)->grad, pf_t_grad (g, n->d.lstm.hn),
-                         pf_t_grad (g, n->d.lstm.cn), pf_node_in (g, n, 0)->grad, dw,
-                         pf_t_grad (g, n->d.lstm.h0), pf_t_grad (g, n->d.lstm.c0),
-                         pf_t_data (g, n->saved[0]));
-  if (p && w0->grad)
-    {
-      size_t off = 0;
-      for (int k = 0; k < lstm_n_params (n); k++)
-        {
-          PfTensor *t = pf_graph_tensor (g, n->w + k);
-          pf_add_backward_fast (t->numel, p->dw + off, t->grad, NULL);
-          off += t->numel;
-        }
-    }
+  pf_lstm_backward_fast (&n->d.lstm.desc, pf_node_in (g, n, 0)->data, pf_t_data (g, n->w),
+                        pf_node_out (g, n)->grad, pf_t_grad (g, n->d.lstm.hn),
+                        pf_t_grad (g, n->d.lstm.cn), pf_node_in (g, n, 0)->grad, pf_t_grad (g, n->w),
+                        pf_t_grad (g, n->d.lstm.h0), pf_t_grad (g, n->d.lstm.c0),
+                        pf_t_data (g, n->saved[0]));
 }
 
 /* ---- the backend -------------------------------------------------------------------------- */
 static gboolean
 fast_prepare (const PfBackend *be, PfGraph *g, PfNode *n, GError **error)
 {
-  if (n->op == PF_OP_LSTM)
-    return lstm_prepare (g, n, error);
   if (n->op == PF_OP_CONV2D)
     n->plan = pf_conv2d_fast_new (&n->d.conv2d, n->b >= 0, error);
   else if (n->op == PF_OP_CONV3D)
@@ -171,8 +82,6 @@ fast_release (const PfBackend *be, PfNode *n)
     pf_conv2d_fast_free (n->plan);
   else if (n->op == PF_OP_CONV3D && n->plan)
     pf_conv3d_fast_free (n->plan);
-  else if (n->op == PF_OP_LSTM)
-    lstm_release (n);
   n->plan = NULL;
 }
 

@@ -128,14 +128,32 @@ pf_graph_plan (PfGraph *g, const PfPlanOptions *opts, GError **error)
   g->training = opts->training;
   fuse_relus (g);
 
-  /* Offsets of every tensor in its arena. */
+  /* Offsets of every tensor in its arena. An LSTM reads its parameters as one flat buffer in
+   * torch's order (consecutive ids): those follow each other without alignment padding, so the
+   * op reads them (and writes their gradients) in place. */
   size_t n_act = 0, n_param = 0, n_buf = 0, n_saved = 0;
   size_t *offset = g_new0 (size_t, g->tensors->len);
+  bool *follows = g_new0 (bool, g->tensors->len);
+  for (guint i = 0; i < g->nodes->len; i++)
+    {
+      PfNode *n = _pf_n (g, i);
+      if (n->op == PF_OP_LSTM)
+        for (int k = 1; k < 4 * n->d.lstm.desc.num_layers; k++)
+          follows[n->w + k] = true;
+    }
+  size_t prev_end = 0; /* end of the previous parameter, unpadded */
   for (guint i = 0; i < g->tensors->len; i++)
     {
       PfTensor *t = _pf_t (g, i);
       if (t->alias_of >= 0)
         continue;
+      if (t->kind == PF_TENSOR_PARAM && follows[i])
+        {
+          offset[i] = prev_end;
+          prev_end += t->numel;
+          n_param = round_up (prev_end);
+          continue;
+        }
       size_t *n = NULL;
       switch (t->kind)
         {
@@ -155,7 +173,10 @@ pf_graph_plan (PfGraph *g, const PfPlanOptions *opts, GError **error)
         }
       offset[i] = *n;
       *n += round_up (t->numel);
+      if (t->kind == PF_TENSOR_PARAM)
+        prev_end = offset[i] + t->numel;
     }
+  g_free (follows);
   g->act_floats = n_act;
   g->param_floats = n_param;
   g->buf_floats = n_buf;
