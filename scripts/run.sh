@@ -23,3 +23,8 @@ echo "-- simulator speed against the numpy reference"
 "$PFLOW" bench sim --events 2000 --repeat 3
 echo "-- training speed of the scale-1 CNN against PyTorch"
 "$PFLOW" bench train --model cnn --scale 1 --batch 200 --steps 5
+echo "-- a short training run of the scale-1 CNN (4 epochs on 1,600 events), then its evaluation against the baseline"
+"$PFLOW" train --data out/Gauss_S1.00_NL0.30_B0.50.h5 --events 2000 --model cnn --scale 1 \
+  --batch 50 --lr 1e-3 --epochs 4 --out out/cnn-s1 -q
+"$PFLOW" eval --model out/cnn-s1/best.h5 --data out/Gauss_S1.00_NL0.30_B0.50.h5 -q
+echo "Figures and report: out/cnn-s1/eval-test/"
