@@ -26,7 +26,8 @@ static gboolean
 run_torch (const char *model, int scale, int batch, int steps, int threads, const char *device,
            const char *loss, TorchFigures *out, char **why)
 {
-  const char *py = "/usr/bin/python3";
+  /* PFLOW_PYTHON: a GPU machine's PyTorch often lives in a virtual environment. */
+  const char *py = g_getenv ("PFLOW_PYTHON") ? g_getenv ("PFLOW_PYTHON") : "/usr/bin/python3";
   char *script = pflow_source_path ("tests/ref/torch_bench.py");
   if (!g_file_test (py, G_FILE_TEST_IS_EXECUTABLE) || !g_file_test (script, G_FILE_TEST_EXISTS))
     {

@@ -13,6 +13,7 @@
 #include <math.h>
 #include <string.h>
 #include "pf-backend-cuda.h"
+#include "pf-backend-cuda-private.h"
 #include "pf-backend.h"
 #include "pf-error.h"
 
@@ -232,8 +233,8 @@ cuda_release (const PfBackend *be, PfNode *n)
   n->plan = NULL;
 }
 
-static void
-record_node (const PfNode *n, const char *pass, GError *e)
+void
+pf_backend_cuda_record_node (const PfNode *n, const char *pass, GError *e)
 {
   g_prefix_error (&e, "layer '%s' (%s) %s: ", n->name, pf_op_name (n->op), pass);
   record (e);
@@ -282,7 +283,7 @@ cuda_forward (const PfBackend *be, PfGraph *g, PfNode *n, bool training)
   if (ok && n->relu_after)
     ok = pf_cuda_relu_forward (ctx, y->numel, y->data, y->data, &e);
   if (!ok)
-    record_node (n, "forward", e);
+    pf_backend_cuda_record_node (n, "forward", e);
 }
 
 static void
@@ -327,7 +328,7 @@ cuda_backward (const PfBackend *be, PfGraph *g, PfNode *n)
         g_assert_not_reached ();
       }
   if (!ok)
-    record_node (n, "backward", e);
+    pf_backend_cuda_record_node (n, "backward", e);
 }
 
 static const PfBackend pf_backend_cuda = {
@@ -340,7 +341,8 @@ static const PfBackend pf_backend_cuda = {
   .release = cuda_release,
 };
 
-static const PfBackend *const cuda_list[] = { &pf_backend_cuda, NULL };
+static const PfBackend *const cuda_list[] = { &pf_backend_cuda, &pf_backend_cuda_attn, &pf_backend_cuda_shape,
+                                               &pf_backend_cuda_lstm, NULL };
 
 /* ---- public ------------------------------------------------------------------------------ */
 gboolean
