@@ -227,6 +227,8 @@ pflow_cmd_bench_train (int argc, char **argv)
     {
       gint64 t0 = g_get_monotonic_time ();
       pf_graph_forward (gg);
+      if (!pf_graph_synchronize (gg, &error))
+        status = pflow_fail ("bench train", error);
       if (i >= warmup)
         t_infer[i - warmup] = (g_get_monotonic_time () - t0) / 1e6;
     }

@@ -184,6 +184,18 @@ cuda_adam (const PfAdamConfig *c, int64_t t, size_t n, float *param, const float
     }
 }
 
+/* Waits for the stream; with error NULL a failure stays pending for the next caller. */
+static gboolean
+cuda_sync (GError **error)
+{
+  GError *e = NULL;
+  if (!pf_cuda_synchronize (cuda_ctx, &e))
+    record (e);
+  if (!error)
+    return TRUE;
+  return take_pending (error);
+}
+
 static const PfMemory pf_memory_cuda = {
   .name = "cuda",
   .alloc = cuda_alloc,
@@ -193,6 +205,7 @@ static const PfMemory pf_memory_cuda = {
   .download = cuda_download,
   .loss = cuda_loss,
   .adam = cuda_adam,
+  .sync = cuda_sync,
 };
 
 /* ---- backend ------------------------------------------------------------------------------- */

@@ -1,8 +1,8 @@
 /* pf-cuda-conv.cu — 2D convolution through cuDNN's legacy convolution API.
  *
- * A plan is built once per shape: descriptors, one algorithm per pass chosen by cuDNN's
- * heuristics (cudnnGet*Algorithm_v7: no trial runs, so no memory is touched at plan time) and a
- * workspace sized for the largest of the three. Backward passes accumulate through beta = 1.
+ * A plan is built once per shape: descriptors, one algorithm per pass (the fastest of cuDNN's
+ * trial runs, or its heuristics; see use_find) and a workspace sized for the largest of the
+ * three. Backward passes accumulate through beta = 1.
  * The legacy API is marked deprecated in cuDNN 9 but is still shipped and is what PyTorch calls;
  * moving to the graph API is a later step. */
 #include "pf-cuda-private.h"
@@ -36,61 +36,72 @@ algo_ok (cudnnStatus_t status, size_t memory, cudnnMathType_t math, gboolean tf3
   return TRUE;
 }
 
+/* cuDNN's Find runs every algorithm once on scratch buffers it allocates itself and returns
+ * them fastest first (what torch.backends.cudnn.benchmark does); the heuristics of the _v7
+ * queries touch no memory. PF_CUDA_CONV_HEURISTIC=1 selects the latter. */
+static gboolean
+use_find (void)
+{
+  const char *e = g_getenv ("PF_CUDA_CONV_HEURISTIC");
+  return !(e && *e && *e != '0');
+}
+
+#define CHOOSE(perf_t, count, find_call, get_call, out, what) \
+  G_STMT_START { \
+    perf_t r[count]; \
+    int got = 0; \
+    if (use_find ()) \
+      PF_CUDNN_TRY (find_call); \
+    else \
+      PF_CUDNN_TRY (get_call); \
+    gboolean found = FALSE; \
+    for (int i = 0; i < got && !found; i++) \
+      if (algo_ok (r[i].status, r[i].memory, r[i].mathType, ctx->tf32)) \
+        { \
+          out = r[i].algo; \
+          found = TRUE; \
+        } \
+    if (!found) \
+      return _pf_cuda_invalid (error, "cuDNN offers no " what " convolution algorithm for " \
+                               "this shape (%d results)", got); \
+  } G_STMT_END
+
 static gboolean
 plan_choose (PfCudaConv2dPlan *p, GError **error)
 {
   PfCudaContext *ctx = p->ctx;
-  int got = 0;
   size_t ws = 0, need = 0;
-  gboolean found;
 
-  cudnnConvolutionFwdAlgoPerf_t fwd[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-  PF_CUDNN_TRY (cudnnGetConvolutionForwardAlgorithm_v7 (ctx->cudnn, p->x_desc, p->w_desc,
-                p->conv_desc, p->y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, fwd));
-  found = FALSE;
-  for (int i = 0; i < got && !found; i++)
-    if (algo_ok (fwd[i].status, fwd[i].memory, fwd[i].mathType, ctx->tf32))
-      {
-        p->fwd_algo = fwd[i].algo;
-        found = TRUE;
-      }
-  if (!found)
-    return _pf_cuda_invalid (error, "cuDNN offers no forward convolution algorithm for this "
-                             "shape (%d results)", got);
+  CHOOSE (cudnnConvolutionFwdAlgoPerf_t, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+          cudnnFindConvolutionForwardAlgorithm (ctx->cudnn, p->x_desc, p->w_desc, p->conv_desc,
+                                                p->y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, r),
+          cudnnGetConvolutionForwardAlgorithm_v7 (ctx->cudnn, p->x_desc, p->w_desc, p->conv_desc,
+                                                  p->y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, r),
+          p->fwd_algo, "forward");
   PF_CUDNN_TRY (cudnnGetConvolutionForwardWorkspaceSize (ctx->cudnn, p->x_desc, p->w_desc,
                 p->conv_desc, p->y_desc, p->fwd_algo, &need));
   ws = MAX (ws, need);
 
-  cudnnConvolutionBwdDataAlgoPerf_t bd[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-  PF_CUDNN_TRY (cudnnGetConvolutionBackwardDataAlgorithm_v7 (ctx->cudnn, p->w_desc, p->y_desc,
-                p->conv_desc, p->x_desc, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, bd));
-  found = FALSE;
-  for (int i = 0; i < got && !found; i++)
-    if (algo_ok (bd[i].status, bd[i].memory, bd[i].mathType, ctx->tf32))
-      {
-        p->bwd_data_algo = bd[i].algo;
-        found = TRUE;
-      }
-  if (!found)
-    return _pf_cuda_invalid (error, "cuDNN offers no backward-data convolution algorithm for "
-                             "this shape (%d results)", got);
+  CHOOSE (cudnnConvolutionBwdDataAlgoPerf_t, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
+          cudnnFindConvolutionBackwardDataAlgorithm (ctx->cudnn, p->w_desc, p->y_desc, p->conv_desc,
+                                                     p->x_desc, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
+                                                     &got, r),
+          cudnnGetConvolutionBackwardDataAlgorithm_v7 (ctx->cudnn, p->w_desc, p->y_desc, p->conv_desc,
+                                                       p->x_desc, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
+                                                       &got, r),
+          p->bwd_data_algo, "backward-data");
   PF_CUDNN_TRY (cudnnGetConvolutionBackwardDataWorkspaceSize (ctx->cudnn, p->w_desc, p->y_desc,
                 p->conv_desc, p->x_desc, p->bwd_data_algo, &need));
   ws = MAX (ws, need);
 
-  cudnnConvolutionBwdFilterAlgoPerf_t bf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-  PF_CUDNN_TRY (cudnnGetConvolutionBackwardFilterAlgorithm_v7 (ctx->cudnn, p->x_desc, p->y_desc,
-                p->conv_desc, p->w_desc, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got, bf));
-  found = FALSE;
-  for (int i = 0; i < got && !found; i++)
-    if (algo_ok (bf[i].status, bf[i].memory, bf[i].mathType, ctx->tf32))
-      {
-        p->bwd_filter_algo = bf[i].algo;
-        found = TRUE;
-      }
-  if (!found)
-    return _pf_cuda_invalid (error, "cuDNN offers no backward-filter convolution algorithm for "
-                             "this shape (%d results)", got);
+  CHOOSE (cudnnConvolutionBwdFilterAlgoPerf_t, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
+          cudnnFindConvolutionBackwardFilterAlgorithm (ctx->cudnn, p->x_desc, p->y_desc, p->conv_desc,
+                                                       p->w_desc, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
+                                                       &got, r),
+          cudnnGetConvolutionBackwardFilterAlgorithm_v7 (ctx->cudnn, p->x_desc, p->y_desc, p->conv_desc,
+                                                         p->w_desc, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
+                                                         &got, r),
+          p->bwd_filter_algo, "backward-filter");
   PF_CUDNN_TRY (cudnnGetConvolutionBackwardFilterWorkspaceSize (ctx->cudnn, p->x_desc, p->y_desc,
                 p->conv_desc, p->w_desc, p->bwd_filter_algo, &need));
   ws = MAX (ws, need);

@@ -5,129 +5,158 @@
  * deprecated in cuDNN 9. Here the contract is exactly pf_batchnorm_*_ref's (PyTorch's):
  * the output uses the biased batch variance, running_var is updated with the unbiased one
  * (var * M / (M - 1), M = n * hw), save_invstd = 1 / sqrt(biased var + eps).
- * One block per channel, two-pass statistics in double (mean first, then squared deviations),
- * so no cancellation and a fixed summation order. That uses only c blocks — plain and
- * obviously right; splitting a channel over several blocks is the speed-up to make later. */
+ *
+ * Each pass is three launches: a grid of (channel, slice) blocks sums its share of the planes
+ * in double into scratch, one thread per channel adds the slices in order (so the result does
+ * not depend on timing: deterministic), and an elementwise kernel over the whole tensor applies
+ * the per-channel coefficients. Sums of x and x^2 in one pass: in double the cancellation of
+ * E[x^2] - mean^2 costs nothing at float precision. */
 #include <math.h>
 #include "pf-cuda-private.h"
 
+#define GRID_STRIDE(i, n) \
+  for (size_t i = blockIdx.x * (size_t) blockDim.x + threadIdx.x; i < (n); \
+       i += (size_t) gridDim.x * blockDim.x)
+
+/* Slices per channel: enough (channel, slice) blocks to fill the device a few times over. */
+static int
+bn_slices (const PfCudaContext *ctx, const PfBatchNormDesc *d)
+{
+  int want = (ctx->sm_count > 0 ? ctx->sm_count : 1) * 4;
+  int s = (want + d->c - 1) / d->c;
+  return MAX (1, MIN (s, d->n));
+}
+
+/* part[(ch * slices + s) * 2 + {0,1}] = sums over the planes b = s, s + slices, ... of channel ch
+ * of a and of a * b_term, where b_term is x (stats) or xhat (backward). */
 __global__ static void
-bn_forward_train_kernel (int n, int c, int hw, float eps, float momentum, const float *x,
-                         const float *gamma, const float *beta, float *y, float *running_mean,
-                         float *running_var, float *save_mean, float *save_invstd)
+bn_partial_kernel (int n, int c, int hw, int slices, const float *a, const float *x,
+                   const float *mean, const float *invstd, double *part)
 {
   __shared__ double sh[PF_CUDA_BLOCK];
-  const int ch = blockIdx.x;
-  const double count = (double) n * hw;
-
-  double s = 0;
-  for (int b = 0; b < n; b++)
-    {
-      const float *xp = x + ((size_t) b * c + ch) * hw;
-      for (int j = threadIdx.x; j < hw; j += PF_CUDA_BLOCK)
-        s += xp[j];
-    }
-  const double mean = _pf_block_sum (s, sh) / count;
-
-  double q = 0;
-  for (int b = 0; b < n; b++)
-    {
-      const float *xp = x + ((size_t) b * c + ch) * hw;
-      for (int j = threadIdx.x; j < hw; j += PF_CUDA_BLOCK)
-        {
-          double d = xp[j] - mean;
-          q += d * d;
-        }
-    }
-  const double var = _pf_block_sum (q, sh) / count; /* biased */
-  const float invstd = (float) (1.0 / sqrt (var + (double) eps));
-  const float meanf = (float) mean;
-
-  if (threadIdx.x == 0)
-    {
-      if (save_mean)
-        save_mean[ch] = meanf;
-      if (save_invstd)
-        save_invstd[ch] = invstd;
-      if (running_mean)
-        running_mean[ch] = (float) ((1.0 - momentum) * running_mean[ch] + momentum * mean);
-      /* one value per channel: PyTorch refuses, the CPU reference keeps the biased variance */
-      if (running_var)
-        running_var[ch] = (float) ((1.0 - momentum) * running_var[ch]
-                                   + momentum * (count > 1.0 ? var * count / (count - 1.0) : var));
-    }
-
-  const float g = gamma ? gamma[ch] : 1.0f, bt = beta ? beta[ch] : 0.0f;
-  for (int b = 0; b < n; b++)
+  const int ch = blockIdx.x, sl = blockIdx.y;
+  /* stats: sums of x and x^2 (mean == NULL); backward: of dy and dy * xhat */
+  const float m = mean ? mean[ch] : 0.0f, is = invstd ? invstd[ch] : 1.0f;
+  double s1 = 0, s2 = 0;
+  for (int b = sl; b < n; b += slices)
     {
       const size_t off = ((size_t) b * c + ch) * hw;
       for (int j = threadIdx.x; j < hw; j += PF_CUDA_BLOCK)
-        y[off + j] = (x[off + j] - meanf) * invstd * g + bt;
+        {
+          double av = a[off + j];
+          double bv = mean ? (double) ((x[off + j] - m) * is) : av;
+          s1 += av;
+          s2 += av * bv;
+        }
+    }
+  s1 = _pf_block_sum (s1, sh);
+  s2 = _pf_block_sum (s2, sh);
+  if (threadIdx.x == 0)
+    {
+      part[((size_t) ch * slices + sl) * 2] = s1;
+      part[((size_t) ch * slices + sl) * 2 + 1] = s2;
+    }
+}
+
+/* One thread per channel: batch statistics, saved values and running statistics; coef gets
+ * mean, invstd * gamma and beta. */
+__global__ static void
+bn_stats_finish_kernel (int c, int slices, double count, float eps, float momentum,
+                        const double *part, const float *gamma, const float *beta,
+                        float *running_mean, float *running_var, float *save_mean,
+                        float *save_invstd, float *coef)
+{
+  int ch = blockIdx.x * blockDim.x + threadIdx.x;
+  if (ch >= c)
+    return;
+  double s = 0, q = 0;
+  for (int i = 0; i < slices; i++)
+    {
+      s += part[((size_t) ch * slices + i) * 2];
+      q += part[((size_t) ch * slices + i) * 2 + 1];
+    }
+  const double mean = s / count;
+  const double var = fmax (q / count - mean * mean, 0.0); /* biased */
+  const float invstd = (float) (1.0 / sqrt (var + (double) eps));
+  const float meanf = (float) mean;
+  if (save_mean)
+    save_mean[ch] = meanf;
+  if (save_invstd)
+    save_invstd[ch] = invstd;
+  if (running_mean)
+    running_mean[ch] = (float) ((1.0 - momentum) * running_mean[ch] + momentum * mean);
+  /* one value per channel: PyTorch refuses, the CPU reference keeps the biased variance */
+  if (running_var)
+    running_var[ch] = (float) ((1.0 - momentum) * running_var[ch]
+                               + momentum * (count > 1.0 ? var * count / (count - 1.0) : var));
+  const float g = gamma ? gamma[ch] : 1.0f, bt = beta ? beta[ch] : 0.0f;
+  coef[3 * ch] = meanf;
+  coef[3 * ch + 1] = invstd * g;
+  coef[3 * ch + 2] = bt;
+}
+
+/* y = (x - mean) * (invstd * gamma) + beta: the product of the two per-channel factors is
+ * rounded once per channel, not per element as in the reference; far inside the tolerance. */
+__global__ static void
+bn_apply_kernel (size_t total, int c, int hw, const float *x, const float *coef, float *y)
+{
+  GRID_STRIDE (i, total)
+    {
+      int ch = (int) ((i / hw) % c);
+      y[i] = fmaf (x[i] - coef[3 * ch], coef[3 * ch + 1], coef[3 * ch + 2]);
     }
 }
 
 __global__ static void
-bn_forward_infer_kernel (size_t total, int c, int hw, float eps, const float *x,
-                         const float *gamma, const float *beta, const float *running_mean,
-                         const float *running_var, float *y)
+bn_infer_coef_kernel (int c, float eps, const float *gamma, const float *beta,
+                      const float *running_mean, const float *running_var, float *coef)
 {
-  for (size_t i = blockIdx.x * (size_t) blockDim.x + threadIdx.x; i < total;
-       i += (size_t) gridDim.x * blockDim.x)
-    {
-      int ch = (int) ((i / hw) % c);
-      float invstd = 1.0f / sqrtf (running_var[ch] + eps);
-      y[i] = (x[i] - running_mean[ch]) * invstd * (gamma ? gamma[ch] : 1.0f)
-             + (beta ? beta[ch] : 0.0f);
-    }
+  int ch = blockIdx.x * blockDim.x + threadIdx.x;
+  if (ch >= c)
+    return;
+  float invstd = 1.0f / sqrtf (running_var[ch] + eps);
+  float g = gamma ? gamma[ch] : 1.0f, bt = beta ? beta[ch] : 0.0f;
+  coef[3 * ch] = running_mean[ch];
+  coef[3 * ch + 1] = invstd * g;
+  coef[3 * ch + 2] = bt;
 }
 
 /* With xhat = (x - mean) invstd and M = n hw:
  * dbeta += sum dy, dgamma += sum dy xhat,
- * dx += gamma invstd (dy - sum dy / M - xhat sum(dy xhat) / M). */
+ * dx += gamma invstd (dy - sum dy / M - xhat sum(dy xhat) / M). coef gets, per channel,
+ * k = gamma invstd, mean_dy and mean_dyx. */
 __global__ static void
-bn_backward_kernel (int n, int c, int hw, const float *x, const float *gamma,
-                    const float *save_mean, const float *save_invstd, const float *dy, float *dx,
-                    float *dgamma, float *dbeta)
+bn_backward_finish_kernel (int c, int slices, double count, const double *part,
+                           const float *gamma, const float *save_invstd, float *dgamma,
+                           float *dbeta, float *coef)
 {
-  __shared__ double sh[PF_CUDA_BLOCK];
-  const int ch = blockIdx.x;
-  const float mean = save_mean[ch], invstd = save_invstd[ch];
-
-  double s_dy = 0, s_dyx = 0;
-  for (int b = 0; b < n; b++)
-    {
-      const size_t off = ((size_t) b * c + ch) * hw;
-      for (int j = threadIdx.x; j < hw; j += PF_CUDA_BLOCK)
-        {
-          double g = dy[off + j];
-          s_dy += g;
-          s_dyx += g * ((x[off + j] - mean) * invstd);
-        }
-    }
-  s_dy = _pf_block_sum (s_dy, sh);
-  s_dyx = _pf_block_sum (s_dyx, sh);
-
-  if (threadIdx.x == 0)
-    {
-      if (dbeta)
-        dbeta[ch] += (float) s_dy;
-      if (dgamma)
-        dgamma[ch] += (float) s_dyx;
-    }
-  if (!dx)
+  int ch = blockIdx.x * blockDim.x + threadIdx.x;
+  if (ch >= c)
     return;
-  const double count = (double) n * hw;
-  const float mean_dy = (float) (s_dy / count);
-  const float mean_dyx = (float) (s_dyx / count);
-  const float k = (gamma ? gamma[ch] : 1.0f) * invstd;
-  for (int b = 0; b < n; b++)
+  double s_dy = 0, s_dyx = 0;
+  for (int i = 0; i < slices; i++)
     {
-      const size_t off = ((size_t) b * c + ch) * hw;
-      for (int j = threadIdx.x; j < hw; j += PF_CUDA_BLOCK)
-        {
-          float xhat = (x[off + j] - mean) * invstd;
-          dx[off + j] += k * (dy[off + j] - mean_dy - xhat * mean_dyx);
-        }
+      s_dy += part[((size_t) ch * slices + i) * 2];
+      s_dyx += part[((size_t) ch * slices + i) * 2 + 1];
+    }
+  if (dbeta)
+    dbeta[ch] += (float) s_dy;
+  if (dgamma)
+    dgamma[ch] += (float) s_dyx;
+  coef[3 * ch] = (gamma ? gamma[ch] : 1.0f) * save_invstd[ch];
+  coef[3 * ch + 1] = (float) (s_dy / count);
+  coef[3 * ch + 2] = (float) (s_dyx / count);
+}
+
+__global__ static void
+bn_backward_dx_kernel (size_t total, int c, int hw, const float *x, const float *save_mean,
+                       const float *save_invstd, const float *coef, const float *dy, float *dx)
+{
+  GRID_STRIDE (i, total)
+    {
+      int ch = (int) ((i / hw) % c);
+      float xhat = (x[i] - save_mean[ch]) * save_invstd[ch];
+      dx[i] += coef[3 * ch] * (dy[i] - coef[3 * ch + 1] - xhat * coef[3 * ch + 2]);
     }
 }
 
@@ -149,10 +178,24 @@ pf_cuda_batchnorm_forward_train (PfCudaContext *ctx, const PfBatchNormDesc *d, c
 {
   if (!check_desc (d, error))
     return FALSE;
-  bn_forward_train_kernel<<<d->c, PF_CUDA_BLOCK, 0, ctx->stream>>>
-    (d->n, d->c, d->hw, d->eps, d->momentum, x, gamma, beta, y, running_mean, running_var,
-     save_mean, save_invstd);
-  PF_CUDA_LAUNCHED ("bn_forward_train_kernel");
+  const int slices = bn_slices (ctx, d);
+  const size_t part_bytes = (size_t) d->c * slices * 2 * sizeof (double);
+  char *scratch = (char *) _pf_cuda_scratch (ctx, part_bytes + (size_t) d->c * 3 * sizeof (float), error);
+  if (!scratch)
+    return FALSE;
+  double *part = (double *) scratch;
+  float *coef = (float *) (scratch + part_bytes);
+  bn_partial_kernel<<<dim3 (d->c, slices), PF_CUDA_BLOCK, 0, ctx->stream>>>
+    (d->n, d->c, d->hw, slices, x, x, NULL, NULL, part);
+  PF_CUDA_LAUNCHED ("bn_partial_kernel");
+  bn_stats_finish_kernel<<<(d->c + 127) / 128, 128, 0, ctx->stream>>>
+    (d->c, slices, (double) d->n * d->hw, d->eps, d->momentum, part, gamma, beta, running_mean,
+     running_var, save_mean, save_invstd, coef);
+  PF_CUDA_LAUNCHED ("bn_stats_finish_kernel");
+  size_t total = (size_t) d->n * d->c * d->hw;
+  bn_apply_kernel<<<_pf_cuda_grid (ctx, total), PF_CUDA_BLOCK, 0, ctx->stream>>>
+    (total, d->c, d->hw, x, coef, y);
+  PF_CUDA_LAUNCHED ("bn_apply_kernel");
   return TRUE;
 }
 
@@ -164,9 +207,15 @@ pf_cuda_batchnorm_forward_infer (PfCudaContext *ctx, const PfBatchNormDesc *d, c
   if (!check_desc (d, error))
     return FALSE;
   size_t total = (size_t) d->n * d->c * d->hw;
-  bn_forward_infer_kernel<<<_pf_cuda_grid (ctx, total), PF_CUDA_BLOCK, 0, ctx->stream>>>
-    (total, d->c, d->hw, d->eps, x, gamma, beta, running_mean, running_var, y);
-  PF_CUDA_LAUNCHED ("bn_forward_infer_kernel");
+  float *coef = (float *) _pf_cuda_scratch (ctx, (size_t) d->c * 3 * sizeof (float), error);
+  if (!coef)
+    return FALSE;
+  bn_infer_coef_kernel<<<(d->c + 127) / 128, 128, 0, ctx->stream>>>
+    (d->c, d->eps, gamma, beta, running_mean, running_var, coef);
+  PF_CUDA_LAUNCHED ("bn_infer_coef_kernel");
+  bn_apply_kernel<<<_pf_cuda_grid (ctx, total), PF_CUDA_BLOCK, 0, ctx->stream>>>
+    (total, d->c, d->hw, x, coef, y);
+  PF_CUDA_LAUNCHED ("bn_apply_kernel");
   return TRUE;
 }
 
@@ -180,8 +229,25 @@ pf_cuda_batchnorm_backward (PfCudaContext *ctx, const PfBatchNormDesc *d, const 
     return FALSE;
   if (!dx && !dgamma && !dbeta)
     return TRUE;
-  bn_backward_kernel<<<d->c, PF_CUDA_BLOCK, 0, ctx->stream>>>
-    (d->n, d->c, d->hw, x, gamma, save_mean, save_invstd, dy, dx, dgamma, dbeta);
-  PF_CUDA_LAUNCHED ("bn_backward_kernel");
+  const int slices = bn_slices (ctx, d);
+  const size_t part_bytes = (size_t) d->c * slices * 2 * sizeof (double);
+  char *scratch = (char *) _pf_cuda_scratch (ctx, part_bytes + (size_t) d->c * 3 * sizeof (float), error);
+  if (!scratch)
+    return FALSE;
+  double *part = (double *) scratch;
+  float *coef = (float *) (scratch + part_bytes);
+  bn_partial_kernel<<<dim3 (d->c, slices), PF_CUDA_BLOCK, 0, ctx->stream>>>
+    (d->n, d->c, d->hw, slices, dy, x, save_mean, save_invstd, part);
+  PF_CUDA_LAUNCHED ("bn_partial_kernel");
+  bn_backward_finish_kernel<<<(d->c + 127) / 128, 128, 0, ctx->stream>>>
+    (d->c, slices, (double) d->n * d->hw, part, gamma, save_invstd, dgamma, dbeta, coef);
+  PF_CUDA_LAUNCHED ("bn_backward_finish_kernel");
+  if (dx)
+    {
+      size_t total = (size_t) d->n * d->c * d->hw;
+      bn_backward_dx_kernel<<<_pf_cuda_grid (ctx, total), PF_CUDA_BLOCK, 0, ctx->stream>>>
+        (total, d->c, d->hw, x, save_mean, save_invstd, coef, dy, dx);
+      PF_CUDA_LAUNCHED ("bn_backward_dx_kernel");
+    }
   return TRUE;
 }

@@ -1,13 +1,17 @@
 #!/bin/bash
-# One call on a GPU machine: CUDA tests, a sanitizer pass and the scale-1 benchmark.
+# One call on a GPU machine: the CUDA tests, then what is named in $GPU_BENCH (a list of
+# "model:scale" pairs, default cnn:1) timed against PyTorch with a per-layer profile.
 # Logs go to $OUT (the device tool) or ./gpu-out.
 O=${OUT:-gpu-out}; mkdir -p "$O"
-nvidia-smi -L; nvcc --version | tail -1
+nvidia-smi -L
 source "$(dirname "$0")/gpu-run.sh"
 export PFLOW_SOURCE_DIR=$PWD PFLOW_PYTHON=$(command -v python3)
-ldd /tmp/pf/bin/test-cuda | grep -E 'not found|libcu' 
-for t in test-cuda test-cuda-graph test-cuda-sim; do
-  [ -x /tmp/pf/bin/$t ] && timeout 180 /tmp/pf/bin/$t --tap 2>&1 | tee "$O/$t.log" | grep -E '^(not ok|ok|# )' | head -60
+for t in /tmp/pf/bin/test-cuda*; do
+  timeout 300 $t --tap > "$O/$(basename $t).log" 2>&1
+  echo "$(basename $t): rc $? $(grep -c '^ok' "$O/$(basename $t).log") ok, $(grep -c '^not ok' "$O/$(basename $t).log") not ok"
+  grep -E '^not ok|Bail|ERROR|CRITICAL' "$O/$(basename $t).log" | head -5
 done
-timeout 200 compute-sanitizer --tool memcheck /tmp/pf/bin/test-cuda > "$O/sanitizer.log" 2>&1; tail -5 "$O/sanitizer.log"
-timeout 120 pflow bench train --backend cuda --model cnn --scale 1 --loss wmse --steps 20 2>&1 | tee "$O/bench.log" | tail -15
+for mb in ${GPU_BENCH:-cnn:1}; do
+  m=${mb%:*}; s=${mb#*:}
+  timeout 200 pflow bench train --backend cuda --model $m --scale $s --loss ${GPU_LOSS:-wmse} --steps 20 ${GPU_BENCH_ARGS:-} 2>&1 | tee -a "$O/bench.log" | grep -v "^  *[a-z0-9_.]* *[a-z_0-9]* *cuda" | tail -6
+done

@@ -523,11 +523,20 @@ test_train_step (void)
       OK (pf_cuda_adam_step (ctx, &ac, step, np, P_d, G_d, M_d, V_d, &error));
       check_dev ("train step: loss", loss_d, &loss_ref, 1, TOL_FWD);
       check_dev ("train step: gradients", G_d, G, np, TOL_BWD);
+      /* The first conv's bias has an exact gradient of zero (the BN after it removes any
+       * per-channel constant), so both sides hold rounding noise there, and Adam, dividing
+       * each gradient by its own magnitude, moves it by up to lr either way: from step 2 on
+       * the running mean (which sees that bias) differs by ~momentum * lr, not by rounding. */
+      if (step == 1)
+        check_dev ("train step: running_mean", rm_d, rm, C1, TOL_FWD);
     }
 #undef PRM
-  check_dev ("train step: running_mean", rm_d, rm, C1, TOL_FWD);
   check_dev ("train step: running_var", rv_d, rv, C1, TOL_FWD);
-  check_dev ("train step: parameters after 2 steps", P_d, P, np, TOL_BWD);
+  float *P_h = host_from (P_d, np);
+  for (size_t i = off[1]; i < off[2]; i++) /* the noise bias, as above */
+    P_h[i] = P[i];
+  pf_assert_close ("train step: parameters after 2 steps (but the first bias)", P_h, P, np, TOL_BWD);
+  g_free (P_h);
 
   pf_cuda_conv2d_plan_free (p1);
   pf_cuda_conv2d_plan_free (p2);

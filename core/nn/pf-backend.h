@@ -40,6 +40,9 @@ typedef struct {
   /* One Adam update of the flat parameter array (device memory). */
   void (*adam) (const PfAdamConfig *c, int64_t t, size_t n, float *param, const float *grad,
                 float *m, float *v);
+  /* Optional (NULL where work is synchronous): waits for the work queued on the device;
+   * errors raised there surface here. */
+  gboolean (*sync) (GError **error);
 } PfMemory;
 
 extern const PfBackend pf_backend_cpu_ref;  /* plain loops: every op, the oracle */

@@ -279,6 +279,22 @@ pf_graph_set_training (PfGraph *g, bool training)
   g->training = training && g->has_grads;
 }
 
+/* Profiling a device that queues work waits for it around every op (errors come back at the
+ * next sync of the caller, so they are not lost here). */
+static gint64
+profile_clock (PfGraph *g)
+{
+  if (g->mem->sync)
+    g->mem->sync (NULL);
+  return g_get_monotonic_time ();
+}
+
+gboolean
+pf_graph_synchronize (PfGraph *g, GError **error)
+{
+  return !g->mem->sync || g->mem->sync (error);
+}
+
 void
 pf_graph_forward (PfGraph *g)
 {
@@ -290,10 +306,10 @@ pf_graph_forward (PfGraph *g)
       PfNode *n = _pf_n (g, i);
       if (!n->skip)
         {
-          gint64 t0 = g->profile ? g_get_monotonic_time () : 0;
+          gint64 t0 = g->profile ? profile_clock (g) : 0;
           n->backend->forward (n->backend, g, n, g->training);
           if (g->profile)
-            g->profile[2 * i] += g_get_monotonic_time () - t0;
+            g->profile[2 * i] += profile_clock (g) - t0;
         }
     }
 }
@@ -319,10 +335,10 @@ pf_graph_backward (PfGraph *g)
       PfNode *n = _pf_n (g, i);
       if (!n->skip)
         {
-          gint64 t0 = g->profile ? g_get_monotonic_time () : 0;
+          gint64 t0 = g->profile ? profile_clock (g) : 0;
           n->backend->backward (n->backend, g, n);
           if (g->profile)
-            g->profile[2 * i + 1] += g_get_monotonic_time () - t0;
+            g->profile[2 * i + 1] += profile_clock (g) - t0;
         }
     }
   g->mem->zero (g->act_grad, MAX (g->act_floats, 1) * sizeof (float));
@@ -335,6 +351,7 @@ _pf_graph_dropout_step (const PfGraph *g)
 }
 
 float *pf_graph_param_data (PfGraph *g) { return g->param_data; }
+size_t pf_graph_param_floats (const PfGraph *g) { return g->param_floats; }
 float *pf_graph_param_grad (PfGraph *g) { return g->param_grad; }
 float *pf_graph_adam_m (PfGraph *g) { return g->adam_m; }
 float *pf_graph_adam_v (PfGraph *g) { return g->adam_v; }

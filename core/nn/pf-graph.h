@@ -173,6 +173,9 @@ gboolean pf_graph_plan (PfGraph *g, const PfPlanOptions *opts, GError **error);
 /* Training mode (batch statistics, dropout) or inference mode (running statistics). */
 void pf_graph_set_training (PfGraph *g, bool training);
 void pf_graph_forward (PfGraph *g);
+/* Waits for the work queued on the graph's device (a GPU runs it asynchronously); FALSE with
+ * the first error raised there. Immediate on the CPU. */
+gboolean pf_graph_synchronize (PfGraph *g, GError **error);
 /* Zeroes every gradient, seeds the output gradient from `dout` (device memory like the
  * tensors, or NULL when the caller already wrote output's grad), and runs the backward pass. */
 void pf_graph_backward (PfGraph *g);
@@ -191,6 +194,8 @@ int pf_graph_input_id (const PfGraph *g);
 int pf_graph_output_id (const PfGraph *g);
 const char *pf_graph_model_name (const PfGraph *g);
 size_t pf_graph_n_params (const PfGraph *g);     /* trainable scalars */
+/* Length of the flat parameter, gradient and Adam arrays, alignment padding included. */
+size_t pf_graph_param_floats (const PfGraph *g);
 /* All parameters live contiguously: one flat array (and its gradient, Adam m and v), so the
  * optimiser is a single call. */
 float *pf_graph_param_data (PfGraph *g);
