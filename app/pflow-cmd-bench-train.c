@@ -4,6 +4,7 @@
  * Figures are the median of the timed steps after warm-up; the ratio is what to compare, since
  * the machines are shared and noisy. */
 #include "pflow-cli.h"
+#include "pf-device.h"
 #include "pf-error.h"
 #include "pf-model.h"
 #include "pf-ops-fast.h"
@@ -24,7 +25,7 @@ typedef struct {
 /* Runs tests/ref/torch_bench.py; FALSE with *why when PyTorch is not available. */
 static gboolean
 run_torch (const char *model, int scale, int batch, int steps, int threads, const char *device,
-           const char *loss, TorchFigures *out, char **why)
+           const char *loss, gboolean tf32, TorchFigures *out, char **why)
 {
   /* PFLOW_PYTHON: a GPU machine's PyTorch often lives in a virtual environment. */
   const char *py = g_getenv ("PFLOW_PYTHON") ? g_getenv ("PFLOW_PYTHON") : "/usr/bin/python3";
@@ -39,7 +40,8 @@ run_torch (const char *model, int scale, int batch, int steps, int threads, cons
   char *a_steps = g_strdup_printf ("--steps=%d", steps), *a_thr = g_strdup_printf ("--threads=%d", threads);
   char *a_model = g_strdup_printf ("--model=%s", model), *a_dev = g_strdup_printf ("--device=%s", device);
   char *a_loss = g_strdup_printf ("--loss=%s", loss);
-  const char *argv[] = { py, script, a_model, a_scale, a_batch, a_steps, a_thr, a_dev, a_loss, NULL };
+  const char *argv[] = { py, script, a_model, a_scale, a_batch, a_steps, a_thr, a_dev, a_loss,
+                         tf32 ? "--tf32" : NULL, NULL };
   char *sout = NULL, *serr = NULL;
   int status = 0;
   GError *error = NULL;
@@ -98,19 +100,20 @@ pflow_cmd_bench_train (int argc, char **argv)
 {
   char *model = NULL, *backend = NULL, *loss_name = NULL;
   gint scale = 1, batch = 0, steps = 10, warmup = 2, threads = 0, size = 56;
-  gboolean json = FALSE, no_torch = FALSE, reference = FALSE, profile = FALSE;
+  gboolean json = FALSE, no_torch = FALSE, reference = FALSE, profile = FALSE, tf32 = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_STRING, &model, N_("Model name (see pflow models; default cnn)"), "NAME" },
     { "scale", 's', 0, G_OPTION_ARG_INT, &scale, N_("Model scale 1-5 (default 1)"), "K" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, N_("Batch size (default: the paper's for the scale)"), "B" },
     { "steps", 'n', 0, G_OPTION_ARG_INT, &steps, N_("Timed steps (default 10)"), "N" },
     { "warmup", 0, 0, G_OPTION_ARG_INT, &warmup, N_("Untimed warm-up steps (default 2)"), "N" },
-    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("cpu or cuda (default cpu)"), "NAME" },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, N_("auto, cpu or cuda (default auto: the GPU when one is usable)"), "NAME" },
     { "loss", 0, 0, G_OPTION_ARG_STRING, &loss_name, N_("mse, wmse, ssim or mix (default mix)"), "NAME" },
     { "threads", 'j', 0, G_OPTION_ARG_INT, &threads, N_("CPU threads for both (default: all cores)"), "T" },
     { "reference", 0, 0, G_OPTION_ARG_NONE, &reference, N_("Time the plain reference ops instead"), NULL },
     { "no-torch", 0, 0, G_OPTION_ARG_NONE, &no_torch, N_("Skip the PyTorch peer"), NULL },
     { "profile", 0, 0, G_OPTION_ARG_NONE, &profile, N_("Print the time of every layer (training steps)"), NULL },
+    { "tf32", 0, 0, G_OPTION_ARG_NONE, &tf32, N_("CUDA: let cuDNN and cuBLAS use TF32 tensor cores (both peers)"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print a JSON object as the last line"), NULL },
     { NULL }
   };
@@ -122,7 +125,7 @@ pflow_cmd_bench_train (int argc, char **argv)
     return 2;
   int status = 0;
   const char *mname = model ? model : "cnn";
-  const char *bname = backend ? backend : "cpu";
+  const char *bname = backend ? backend : "auto";
   GError *error = NULL;
   const PfModelInfo *info = pf_model_find (mname);
   PfGraph *g = NULL;
@@ -130,12 +133,6 @@ pflow_cmd_bench_train (int argc, char **argv)
   TorchFigures torch = { 0 };
   char *why = NULL;
 
-  if (strcmp (bname, "cpu") != 0 && strcmp (bname, "cuda") != 0)
-    {
-      fprintf (stderr, "pflow bench train: unknown backend '%s' (cpu, cuda)\n", bname);
-      status = 2;
-      goto out;
-    }
   PfLossKind loss_kind = PF_LOSS_MIX;
   if (loss_name && !pf_loss_kind_parse (loss_name, &loss_kind))
     {
@@ -144,21 +141,26 @@ pflow_cmd_bench_train (int argc, char **argv)
       goto out;
     }
   PfDevice device = PF_DEVICE_CPU;
-  if (!strcmp (bname, "cuda"))
+  char *what = NULL;
+  if (!pf_device_pick (bname, &device, &what, &error))
     {
+      status = pflow_fail ("bench train", error);
+      goto out;
+    }
+  g_free (what);
 #ifdef PF_HAVE_CUDA
-      if (!pf_backend_cuda_register (&error))
+  if (device == PF_DEVICE_CUDA)
+    {
+      if (!pf_cuda_context_set_tf32 (pf_backend_cuda_context (), tf32, &error))
         {
           status = pflow_fail ("bench train", error);
           goto out;
         }
-      device = PF_DEVICE_CUDA;
-#else
-      fprintf (stderr, "pflow bench train: this pflow was built without CUDA (-Dcuda=disabled or no toolkit)\n");
-      status = 1;
-      goto out;
-#endif
+      /* a per-layer profile needs the layers run one by one */
+      if (profile)
+        g_setenv ("PF_CUDA_GRAPHS", "0", TRUE);
     }
+#endif
   if (steps <= 0 || warmup < 0 || threads < 0)
     {
       fprintf (stderr, "pflow bench train: --steps must be positive, --warmup and --threads >= 0\n");
@@ -196,12 +198,14 @@ pflow_cmd_bench_train (int argc, char **argv)
     }
   fill_sparse (pf_train_step_input (st), (size_t) batch * 4 * size * size, 1);
   fill_sparse (pf_train_step_target (st), (size_t) batch * size * size, 2);
+  /* the PyTorch peer keeps its one batch on the device: so does this side */
+  pf_train_step_set_resident (st, true);
 
   double *t_train = g_new (double, steps), *t_infer = g_new (double, steps);
-  if (profile)
-    pf_graph_set_profiling (g, true);
   for (int i = 0; i < warmup + steps && status == 0; i++)
     {
+      if (profile && i == warmup)
+        pf_graph_set_profiling (g, true);
       if (g_atomic_int_get (&pflow_cancel_flag))
         {
           fprintf (stderr, "pflow bench train: interrupted\n");
@@ -218,7 +222,7 @@ pflow_cmd_bench_train (int argc, char **argv)
   PfGraph *gg = pf_train_step_graph (st);
   if (profile)
     {
-      printf ("per-layer time over %d training steps:\n", warmup + steps);
+      printf ("per-layer time over %d training steps:\n", steps);
       pf_graph_print_profile (gg, stdout);
       pf_graph_set_profiling (gg, false);
     }
@@ -246,12 +250,15 @@ pflow_cmd_bench_train (int argc, char **argv)
   /* A training step is ~3 forward passes of work (forward, data and weight gradients). */
   double train_gflops = 3 * flops / train_s / 1e9, infer_gflops = flops / infer_s / 1e9;
 
-  gboolean have_torch = !no_torch && run_torch (mname, scale, batch, steps, nthreads, bname,
-                                                pf_loss_kind_name (loss_kind), &torch, &why);
+  gboolean have_torch = !no_torch && run_torch (mname, scale, batch, steps, nthreads, device == PF_DEVICE_CUDA ? "cuda" : "cpu",
+                                                pf_loss_kind_name (loss_kind), tf32, &torch, &why);
 
   const char *bdesc = device == PF_DEVICE_CUDA ? "cuda (cuDNN/cuBLAS)" : reference ? "cpu-ref" : "cpu (oneDNN/OpenBLAS)";
   printf ("%s scale %d, batch %d, %zu parameters, loss %s, backend %s, %d CPU threads\n", mname, scale,
           batch, pf_graph_n_params (g), pf_loss_kind_name (loss_kind), bdesc, nthreads);
+  if (device == PF_DEVICE_CUDA)
+    printf ("  %s, CUDA graph: %s\n", tf32 ? "TF32 tensor cores allowed (both peers)" : "float32 throughout (both peers)",
+            pf_train_step_graph_state (st));
   printf ("  pflow   train %9.1f samples/s (%.1f GFLOP/s)   infer %9.1f samples/s (%.1f GFLOP/s)\n",
           train_sps, train_gflops, infer_sps, infer_gflops);
   if (have_torch)
@@ -271,6 +278,8 @@ pflow_cmd_bench_train (int argc, char **argv)
               mname, scale, batch, pf_graph_n_params (g),
               device == PF_DEVICE_CUDA ? "cuda" : reference ? "cpu-ref" : "cpu", nthreads, train_sps,
               infer_sps, train_gflops, infer_gflops, flops);
+      if (device == PF_DEVICE_CUDA)
+        printf (", \"tf32\": %s, \"cuda_graph\": \"%s\"", tf32 ? "true" : "false", pf_train_step_graph_state (st));
       if (have_torch)
         printf (", \"torch_train_samples_per_s\": %.3f, \"torch_infer_samples_per_s\": %.3f, "
                 "\"train_ratio_vs_torch\": %.3f, \"infer_ratio_vs_torch\": %.3f",

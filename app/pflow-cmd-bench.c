@@ -2,11 +2,18 @@
  *
  * Figures are events per second, the median of --repeat runs; the numpy implementation of the
  * same specification (tests/ref/sim_numpy.py) runs in the same command, so the printed ratio
- * compares both on the same machine at the same moment. */
+ * compares both on the same machine at the same moment. With --backend cuda the GPU simulator
+ * (kernels/pf-cuda-sim.h) runs too, in the same command: into device memory (the kernel alone)
+ * and copied back into page-locked host memory, each against the CPU simulator's figures, and
+ * its first events are compared bit for bit with the CPU's. */
 #include "pflow-cli.h"
 #include "pflow-cmd-jets.h"
 #include "pf-error.h"
 #include "pf-sim.h"
+#ifdef PF_HAVE_CUDA
+#include "pf-cuda.h"
+#include "pf-cuda-sim.h"
+#endif
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <stdio.h>
@@ -72,18 +79,107 @@ time_sim (const PfSimParams *p, gint64 n_events, int threads, int repeat, float 
   return pflow_median (rates, repeat);
 }
 
+
+/* What the GPU part of `bench sim --backend cuda` measured. */
+typedef struct {
+  char *device;        /* name, or NULL when not run */
+  const char *mode;    /* "shared" or "global" accumulation */
+  double dev_rate;     /* events/s into device memory (kernel only) */
+  double host_rate;    /* events/s including the copy into page-locked host memory */
+  gint64 compared;     /* events compared with the CPU */
+  gint64 differing;    /* float values that differ from the CPU's (bitwise) */
+} GpuBench;
+
+#ifdef PF_HAVE_CUDA
+/* Bitwise comparison of the first `m` events of two pf_sim_run layouts of n_a and n_b events. */
+static gint64
+count_differing (const float *a, gint64 n_a, const float *b, gint64 n_b, gint64 m, gsize plane)
+{
+  gint64 diff = 0;
+  for (int ch = 0; ch < PF_N_CHANNELS; ch++)
+    for (gint64 i = 0; i < m; i++)
+      {
+        const float *pa = a + ((gsize) ch * n_a + i) * plane, *pb = b + ((gsize) ch * n_b + i) * plane;
+        if (memcmp (pa, pb, plane * sizeof (float)) != 0)
+          for (gsize j = 0; j < plane; j++)
+            diff += memcmp (&pa[j], &pb[j], sizeof (float)) != 0;
+      }
+  return diff;
+}
+
+/* Times the GPU simulator on `n` events per run; cpu holds the CPU's first n_cpu events. */
+static gboolean
+bench_gpu (const PfSimParams *p, gint64 n, int repeat, const float *cpu, gint64 n_cpu,
+           GpuBench *out, GError **error)
+{
+  gboolean ok = FALSE;
+  PfCudaContext *ctx = pf_cuda_context_new (0, error);
+  if (!ctx)
+    return FALSE;
+  PfCudaSim *sim = pf_cuda_sim_new (ctx, p, error);
+  float *dev = NULL, *host = NULL;
+  gsize plane = (gsize) p->image_size * p->image_size;
+  gsize bytes = (gsize) n * PF_N_CHANNELS * plane * sizeof (float);
+  double rates[64];
+  repeat = CLAMP (repeat, 1, 64);
+  if (!sim || !(dev = pf_cuda_malloc (ctx, bytes, error))
+      || !(host = pf_cuda_sim_host_alloc (sim, bytes, error)))
+    goto out;
+  /* warm-up: module load, first-touch of the buffers */
+  if (!pf_cuda_sim_run_device (sim, 0, n, dev, error) || !pf_cuda_synchronize (ctx, error))
+    goto out;
+  for (int r = 0; r < repeat; r++)
+    {
+      gint64 t0 = g_get_monotonic_time ();
+      if (!pf_cuda_sim_run_device (sim, 0, n, dev, error) || !pf_cuda_synchronize (ctx, error))
+        goto out;
+      rates[r] = n / ((g_get_monotonic_time () - t0) / 1e6);
+    }
+  out->dev_rate = pflow_median (rates, repeat);
+  if (!pf_cuda_sim_run (sim, 0, n, host, error))
+    goto out;
+  for (int r = 0; r < repeat; r++)
+    {
+      gint64 t0 = g_get_monotonic_time ();
+      if (!pf_cuda_sim_run (sim, 0, n, host, error))
+        goto out;
+      rates[r] = n / ((g_get_monotonic_time () - t0) / 1e6);
+    }
+  out->host_rate = pflow_median (rates, repeat);
+  out->compared = MIN (n, n_cpu);
+  out->differing = count_differing (host, n, cpu, n_cpu, out->compared, plane);
+  out->device = g_strdup (pf_cuda_context_device_name (ctx));
+  out->mode = pf_cuda_sim_mode (sim);
+  ok = TRUE;
+out:
+  if (host)
+    pf_cuda_sim_host_free (sim, host);
+  if (dev)
+    pf_cuda_free (ctx, dev);
+  pf_cuda_sim_free (sim);
+  pf_cuda_context_free (ctx);
+  return ok;
+}
+#endif
+
 static int
 bench_sim (int argc, char **argv)
 {
   gint64 n_events = 2000;
   gint repeat = 5, threads = 0, compression = 1;
+  gint64 gpu_events = 20000;
   gboolean json = FALSE, no_numpy = FALSE;
+  char *backend = NULL;
   GOptionEntry entries[] = {
     { "events", 'n', 0, G_OPTION_ARG_INT64, &n_events, N_("Events per run (default 2000)"), "N" },
     { "repeat", 'r', 0, G_OPTION_ARG_INT, &repeat, N_("Runs per figure; the median is reported (default 5)"), "R" },
     { "threads", 'j', 0, G_OPTION_ARG_INT, &threads, N_("Threads (default: all cores)"), "T" },
     { "compression", 0, 0, G_OPTION_ARG_INT, &compression, N_("Deflate level for the write (default 1)"), "L" },
     { "no-numpy", 0, 0, G_OPTION_ARG_NONE, &no_numpy, N_("Skip the numpy reference"), NULL },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend,
+      N_("'cpu' (default) or 'cuda': also time the GPU simulator against the CPU one"), "cpu|cuda" },
+    { "gpu-events", 0, 0, G_OPTION_ARG_INT64, &gpu_events,
+      N_("Events per GPU run (default 20000; the GPU needs many to fill up)"), "N" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print a JSON object as the last line"), NULL },
     { NULL }
   };
@@ -92,11 +188,38 @@ bench_sim (int argc, char **argv)
   gboolean parsed = pflow_parse_options (ctx, &argc, &argv, "bench sim");
   g_option_context_free (ctx);
   if (!parsed)
-    return 2;
-  if (n_events <= 0 || repeat <= 0 || compression < 0 || compression > 9)
     {
-      fprintf (stderr, "pflow bench sim: --events and --repeat must be positive, --compression 0..9\n");
+      g_free (backend);
       return 2;
+    }
+  gboolean use_gpu = backend && !strcmp (backend, "cuda");
+  if (backend && !use_gpu && strcmp (backend, "cpu") != 0)
+    {
+      fprintf (stderr, "pflow bench sim: unknown backend '%s' (cpu, cuda)\n", backend);
+      g_free (backend);
+      return 2;
+    }
+  g_free (backend);
+  if (n_events <= 0 || repeat <= 0 || compression < 0 || compression > 9 || gpu_events <= 0)
+    {
+      fprintf (stderr, "pflow bench sim: --events, --gpu-events and --repeat must be positive, "
+               "--compression 0..9\n");
+      return 2;
+    }
+  if (use_gpu)
+    {
+#ifdef PF_HAVE_CUDA
+      char *why = NULL;
+      if (!pf_cuda_available (&why))
+        {
+          fprintf (stderr, "pflow bench sim: --backend cuda: no usable GPU (%s)\n", why);
+          g_free (why);
+          return 1;
+        }
+#else
+      fprintf (stderr, "pflow bench sim: --backend cuda: this pflow was built without CUDA\n");
+      return 1;
+#endif
     }
 
   PfSimParams p;
@@ -113,10 +236,19 @@ bench_sim (int argc, char **argv)
   pf_sim_run (&p, 0, MIN (n_events, 64), buf, nthreads); /* warm-up: pages, thread pool */
   double sim1 = time_sim (&p, n_events, 1, repeat, buf);
   double simn = time_sim (&p, n_events, nthreads, repeat, buf);
+
+  GError *error = NULL;
+  GpuBench gpu = { 0 };
+#ifdef PF_HAVE_CUDA
+  if (use_gpu && !bench_gpu (&p, gpu_events, repeat, buf, n_events, &gpu, &error))
+    {
+      g_free (buf);
+      return pflow_fail ("bench sim", error);
+    }
+#endif
   g_free (buf);
 
   /* The whole `pflow simulate` pipeline, file included, into a temporary folder. */
-  GError *error = NULL;
   char *dir = g_dir_make_tmp ("pflow-bench-XXXXXX", &error);
   if (!dir)
     return pflow_fail ("bench sim", error);
@@ -158,13 +290,38 @@ bench_sim (int argc, char **argv)
     }
   else if (!no_numpy)
     printf ("  numpy reference not run: %s\n", why);
+  if (gpu.device)
+    {
+      printf ("GPU simulator on %s, %" G_GINT64_FORMAT " events per run, images in %s memory\n",
+              gpu.device, gpu_events, gpu.mode);
+      printf ("  GPU, into device memory      %12.0f events/s  (%.1fx the CPU with %d threads, %.1fx 1 thread)\n",
+              gpu.dev_rate, gpu.dev_rate / simn, nthreads, gpu.dev_rate / sim1);
+      printf ("  GPU + copy to host           %12.0f events/s  (%.1fx the CPU with %d threads, %.1fx 1 thread)\n",
+              gpu.host_rate, gpu.host_rate / simn, nthreads, gpu.host_rate / sim1);
+      printf ("  GPU output against the CPU: %s (%" G_GINT64_FORMAT " of %" G_GINT64_FORMAT
+              " values differ in the first %" G_GINT64_FORMAT " events)\n",
+              gpu.differing == 0 ? "bit-identical" : "DIFFERENT", gpu.differing,
+              gpu.compared * PF_N_CHANNELS * (gint64) plane, gpu.compared);
+    }
   if (json)
-    printf ("{\"events\": %" G_GINT64_FORMAT ", \"threads\": %d, \"sim_1thread_events_per_s\": %.1f, "
-            "\"sim_events_per_s\": %.1f, \"sim_write_events_per_s\": %.1f, \"numpy_events_per_s\": %s%.1f, "
-            "\"ratio_sim_write_vs_numpy\": %.2f}\n",
-            n_events, nthreads, sim1, simn, with_write, "", numpy > 0 ? numpy : 0.0,
-            numpy > 0 ? with_write / numpy : 0.0);
+    {
+      char *gpu_json = gpu.device
+        ? g_strdup_printf (", \"gpu_device\": \"%s\", \"gpu_events\": %" G_GINT64_FORMAT ", "
+                           "\"gpu_events_per_s\": %.1f, \"gpu_host_events_per_s\": %.1f, "
+                           "\"ratio_gpu_vs_sim\": %.2f, \"ratio_gpu_host_vs_sim\": %.2f, "
+                           "\"gpu_values_differing\": %" G_GINT64_FORMAT,
+                           gpu.device, gpu_events, gpu.dev_rate, gpu.host_rate, gpu.dev_rate / simn,
+                           gpu.host_rate / simn, gpu.differing)
+        : g_strdup ("");
+      printf ("{\"events\": %" G_GINT64_FORMAT ", \"threads\": %d, \"sim_1thread_events_per_s\": %.1f, "
+              "\"sim_events_per_s\": %.1f, \"sim_write_events_per_s\": %.1f, \"numpy_events_per_s\": %s%.1f, "
+              "\"ratio_sim_write_vs_numpy\": %.2f%s}\n",
+              n_events, nthreads, sim1, simn, with_write, "", numpy > 0 ? numpy : 0.0,
+              numpy > 0 ? with_write / numpy : 0.0, gpu_json);
+      g_free (gpu_json);
+    }
   g_free (why);
+  g_free (gpu.device);
   return 0;
 }
 
@@ -176,6 +333,7 @@ pflow_cmd_bench (int argc, char **argv)
       fprintf (argc < 2 ? stderr : stdout,
                "Usage: pflow bench sim|train|jets [OPTIONS]\n"
                "  sim    simulator events/s, alone and with the HDF5 write, against numpy\n"
+               "         (--backend cuda: the GPU simulator too)\n"
                "  train  training and inference samples/s against PyTorch\n"
                "  jets   time to cluster one 56x56 truth image with areas (FastJet)\n");
       return argc < 2 ? 2 : 0;

@@ -11,7 +11,13 @@
  * order, K per simulated event, never reused: when the file runs out the dataset stops at the
  * last complete event (a note says so; `jet_events_used` records how many file events went in).
  * A file without a single event, or with an error anywhere, fails with FILE:LINE and writes
- * nothing. */
+ * nothing.
+ *
+ * --device cpu|cuda|auto: where the events are simulated. The GPU simulator
+ * (kernels/pf-cuda-sim.h) gives the same bits as the CPU, so the dataset does not depend on the
+ * choice; `auto` takes the GPU when one is usable and the CPU otherwise, and the command says
+ * which one ran. Jet sets (--jets) are simulated on the CPU: the GPU does not take extra
+ * particles. The default is the CPU. */
 #include "pflow-cli.h"
 #include "pf-dataset.h"
 #include "pf-error.h"
@@ -19,6 +25,10 @@
 #include "pf-jetgen.h"
 #include "pf-particles.h"
 #include "pf-sim.h"
+#ifdef PF_HAVE_CUDA
+#include "pf-cuda.h"
+#include "pf-cuda-sim.h"
+#endif
 #include <glib/gi18n.h>
 #include <math.h>
 #include <stdio.h>
@@ -26,6 +36,13 @@
 
 /* Events per block: bounds memory (5 x 56 x 56 floats = 62.7 KB per event, ~32 MB a block). */
 #define SIM_BLOCK_EVENTS 512
+/* On the GPU larger blocks (~128 MB of page-locked memory) keep the device busy. */
+#define SIM_BLOCK_EVENTS_GPU 2048
+
+/* Where events are simulated: gpu_ctx NULL means the CPU. */
+typedef struct {
+  void *gpu_ctx; /* PfCudaContext * when PF_HAVE_CUDA */
+} SimDevice;
 
 /* Where the jet particles come from. */
 typedef struct {
@@ -120,23 +137,49 @@ jets_attrs (PfDatasetWriter *w, const JetSource *js, GError **error)
 /* The plain simulator (js NULL) or a jet set; *n_written gets the events in the file. */
 static gboolean
 simulate_file (const PfSimParams *p, gint64 n_events, const char *path, int threads,
-               int compression, gboolean quiet, JetSource *js, gint64 *n_written, GError **error)
+               int compression, gboolean quiet, JetSource *js, const SimDevice *dev,
+               gint64 *n_written, GError **error)
 {
+#ifdef PF_HAVE_CUDA
+  PfCudaSim *gpu = NULL;
+  if (dev && dev->gpu_ctx && !js && !(gpu = pf_cuda_sim_new (dev->gpu_ctx, p, error)))
+    return FALSE;
+#else
+  (void) dev;
+#endif
   PfDatasetWriterOptions o;
   pf_dataset_writer_options_init (&o);
   o.image_size = p->image_size;
   o.compression_level = compression;
   o.n_channels = js ? PF_DATASET_MAX_CHANNELS : PF_N_CHANNELS;
   PfDatasetWriter *w = pf_dataset_writer_new_full (path, p, &o, error);
-  if (!w)
-    return FALSE;
   gint64 block = MIN (n_events, SIM_BLOCK_EVENTS);
   gsize plane = (gsize) p->image_size * p->image_size;
-  float *buf = g_try_malloc ((gsize) block * o.n_channels * plane * sizeof (float));
-  if (!buf)
+  float *buf = NULL;
+#ifdef PF_HAVE_CUDA
+  if (w && gpu)
+    {
+      block = MIN (n_events, SIM_BLOCK_EVENTS_GPU);
+      buf = pf_cuda_sim_host_alloc (gpu, (gsize) block * o.n_channels * plane * sizeof (float), error);
+      if (!buf)
+        {
+          pf_dataset_writer_abort (w);
+          w = NULL;
+        }
+    }
+  else
+#endif
+  if (w && !(buf = g_try_malloc ((gsize) block * o.n_channels * plane * sizeof (float))))
     {
       g_set_error (error, PF_ERROR, PF_ERROR_IO, "out of memory for a block of %" G_GINT64_FORMAT " events", block);
       pf_dataset_writer_abort (w);
+      w = NULL;
+    }
+  if (!w)
+    {
+#ifdef PF_HAVE_CUDA
+      pf_cuda_sim_free (gpu);
+#endif
       return FALSE;
     }
   GArray **lists = NULL;
@@ -182,15 +225,27 @@ simulate_file (const PfSimParams *p, gint64 n_events, const char *path, int thre
           if (n > 0)
             pf_sim_run_with_particles (p, done, n, extra, n_extra, buf, threads);
         }
+#ifdef PF_HAVE_CUDA
+      else if (gpu)
+        ok = pf_cuda_sim_run (gpu, done, n, buf, error);
+#endif
       else
         pf_sim_run (p, done, n, buf, threads);
-      if (n > 0)
+      if (ok && n > 0)
         ok = pf_dataset_writer_append (w, n, buf, error);
       done += n;
       pflow_progress_update (prog, done);
     }
   pflow_progress_finish (prog);
   g_free (label);
+#ifdef PF_HAVE_CUDA
+  if (gpu)
+    {
+      pf_cuda_sim_host_free (gpu, buf);
+      pf_cuda_sim_free (gpu);
+      buf = NULL;
+    }
+#endif
   g_free (buf);
   if (js)
     {
@@ -226,7 +281,80 @@ gboolean
 pflow_simulate_to_file (const PfSimParams *p, gint64 n_events, const char *path, int threads,
                   int compression, gboolean quiet, GError **error)
 {
-  return simulate_file (p, n_events, path, threads, compression, quiet, NULL, NULL, error);
+  return simulate_file (p, n_events, path, threads, compression, quiet, NULL, NULL, NULL, error);
+}
+
+/* --device: fills *dev (the GPU context or none) and *said with the line that tells which device
+ * runs; FALSE with a message for an unknown name, or for `cuda` without a usable GPU. */
+static gboolean
+sim_device_open (const char *name, gboolean jets, int threads, SimDevice *dev, char **said,
+                 GError **error)
+{
+  dev->gpu_ctx = NULL;
+  gboolean want_gpu = !strcmp (name, "cuda"), maybe_gpu = !strcmp (name, "auto");
+  int nthreads = threads > 0 ? threads : (int) g_get_num_processors ();
+  char *cpu_line = g_strdup_printf ("simulated on the CPU (%d threads)", nthreads);
+  if (!want_gpu && !maybe_gpu)
+    {
+      if (strcmp (name, "cpu") != 0)
+        {
+          g_set_error (error, PF_ERROR, PF_ERROR_INVALID, "unknown --device '%s' (cpu, cuda, auto)", name);
+          g_free (cpu_line);
+          return FALSE;
+        }
+      *said = cpu_line;
+      return TRUE;
+    }
+  if (jets)
+    {
+      if (want_gpu)
+        {
+          g_set_error_literal (error, PF_ERROR, PF_ERROR_INVALID,
+                               "--device cuda: the GPU simulator does not take jet particles; use --device cpu or auto");
+          g_free (cpu_line);
+          return FALSE;
+        }
+      *said = g_strdup_printf ("%s: jet sets are simulated on the CPU", cpu_line);
+      g_free (cpu_line);
+      return TRUE;
+    }
+#ifdef PF_HAVE_CUDA
+  char *why = NULL;
+  GError *local = NULL;
+  PfCudaContext *ctx = NULL;
+  if (pf_cuda_available (&why) && (ctx = pf_cuda_context_new (0, &local)))
+    {
+      dev->gpu_ctx = ctx;
+      *said = g_strdup_printf ("simulated on the GPU (%s)", pf_cuda_context_device_name (ctx));
+      g_free (cpu_line);
+      return TRUE;
+    }
+  if (!why)
+    why = g_strdup (local ? local->message : "unknown error");
+  g_clear_error (&local);
+#else
+  char *why = g_strdup ("this pflow was built without CUDA");
+#endif
+  if (want_gpu)
+    {
+      g_set_error (error, PF_ERROR, PF_ERROR_INVALID, "--device cuda: no usable GPU (%s)", why);
+      g_free (why);
+      g_free (cpu_line);
+      return FALSE;
+    }
+  *said = g_strdup_printf ("%s: no usable GPU (%s)", cpu_line, why);
+  g_free (why);
+  g_free (cpu_line);
+  return TRUE;
+}
+
+static void
+sim_device_close (SimDevice *dev)
+{
+#ifdef PF_HAVE_CUDA
+  pf_cuda_context_free (dev->gpu_ctx);
+#endif
+  dev->gpu_ctx = NULL;
 }
 
 /* --jets: opens the source and writes the jet set. */
@@ -246,7 +374,8 @@ simulate_jets (const PfSimParams *p, gint64 n_events, const char *path, int thre
       if (!(js.reader = pf_hepmc3_reader_open (jets, error)))
         return FALSE;
     }
-  gboolean ok = simulate_file (p, n_events, path, threads, compression, quiet, &js, n_written, error);
+  gboolean ok = simulate_file (p, n_events, path, threads, compression, quiet, &js, NULL, n_written,
+                              error);
   if (js.reader)
     pf_hepmc3_reader_free (js.reader);
   pf_particle_list_clear (&js.tmp);
@@ -264,7 +393,7 @@ pflow_cmd_simulate (int argc, char **argv)
   gint64 seed = 1;
   gint n_particles = p.n_particles;
   gboolean wrap_phi = FALSE, quiet = FALSE;
-  char *output = NULL, *preset = NULL, *jets = NULL;
+  char *output = NULL, *preset = NULL, *jets = NULL, *device = NULL;
   gint threads = 0, compression = -1, jets_per_event = 1;
 
   GOptionEntry entries[] = {
@@ -287,6 +416,9 @@ pflow_cmd_simulate (int argc, char **argv)
       "builtin|FILE.hepmc3" },
     { "jets-per-event", 0, 0, G_OPTION_ARG_INT, &jets_per_event,
       N_("Jet events overlaid on each simulated event (default 1)"), "K" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device,
+      N_("Where to simulate: cpu (default), cuda (the GPU, same bits) or auto (the GPU when usable)"),
+      "cpu|cuda|auto" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("No progress bar"), NULL },
     { NULL }
   };
@@ -334,10 +466,23 @@ pflow_cmd_simulate (int argc, char **argv)
   p.seed = (uint64_t) seed;
 
   int status = 0;
+  SimDevice dev = { NULL };
+  char *device_line = NULL;
   if (preset && jets)
     {
       fprintf (stderr, "pflow simulate: --preset and --jets do not go together\n");
       status = 2;
+      goto out;
+    }
+  if (device && strcmp (device, "cpu") && strcmp (device, "cuda") && strcmp (device, "auto"))
+    {
+      fprintf (stderr, "pflow simulate: unknown --device '%s' (cpu, cuda, auto)\n", device);
+      status = 2;
+      goto out;
+    }
+  if (!sim_device_open (device ? device : "cpu", jets != NULL, threads, &dev, &device_line, &error))
+    {
+      status = pflow_fail ("simulate", error);
       goto out;
     }
   if (preset)
@@ -368,10 +513,10 @@ pflow_cmd_simulate (int argc, char **argv)
             }
           char *name = pf_sim_default_filename (&q);
           char *path = g_build_filename (dir, name, NULL);
-          if (!pflow_simulate_to_file (&q, 10000, path, threads, compression, quiet, &error))
+          if (!simulate_file (&q, 10000, path, threads, compression, quiet, NULL, &dev, NULL, &error))
             status = pflow_fail ("simulate", error);
           else if (!quiet)
-            printf ("%s: 10000 events\n", path);
+            printf ("%s: 10000 events, %s\n", path, device_line);
           g_free (name);
           g_free (path);
         }
@@ -395,13 +540,17 @@ pflow_cmd_simulate (int argc, char **argv)
   gint64 written = n_events;
   if (jets ? !simulate_jets (&p, n_events, path, threads, compression, quiet, jets, jets_per_event,
                              &written, &error)
-           : !pflow_simulate_to_file (&p, n_events, path, threads, compression, quiet, &error))
+           : !simulate_file (&p, n_events, path, threads, compression, quiet, NULL, &dev, NULL, &error))
     status = pflow_fail ("simulate", error);
   else if (!quiet)
-    printf ("%s: %" G_GINT64_FORMAT " events%s\n", path, written, jets ? " with jets" : "");
+    printf ("%s: %" G_GINT64_FORMAT " events%s, %s\n", path, written, jets ? " with jets" : "",
+            device_line);
   g_free (path);
 
 out:
+  sim_device_close (&dev);
+  g_free (device_line);
+  g_free (device);
   g_free (output);
   g_free (preset);
   g_free (jets);

@@ -1,6 +1,7 @@
 /* pflow-cmd-train.c — `pflow train`: the paper's training recipe on a dataset (core/train),
  * one line per epoch, a progress bar on a terminal, Ctrl-C saves last.h5 and exits 130. */
 #include "pflow-cli.h"
+#include "pf-device.h"
 #include "pflow-cmd-train.h"
 #include "pf-error.h"
 #include "pf-trainer.h"
@@ -52,7 +53,7 @@ pflow_cmd_train (int argc, char **argv)
 {
   PfTrainOptions o;
   pf_train_options_init (&o);
-  char *data = NULL, *model = NULL, *loss = NULL, *out = NULL;
+  char *data = NULL, *model = NULL, *loss = NULL, *out = NULL, *device = NULL;
   int scale = 1, epochs = 0, patience = -1, batch = 0, progressive = 0;
   double lambda = o.lambda, lr = 0;
   gint64 events = 0, seed = 26;
@@ -73,6 +74,7 @@ pflow_cmd_train (int argc, char **argv)
     { "progressive", 0, 0, G_OPTION_ARG_INT, &progressive, N_("K stages on 1/K, 2/K ... of the training events"), "K" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("Output folder: best.h5, last.h5, log.csv, log.json (default runs/MODEL-sSCALE)"), "DIR" },
     { "resume", 0, 0, G_OPTION_ARG_NONE, &resume, N_("Continue from DIR/last.h5"), NULL },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device, N_("auto, cpu or cuda (default auto: the GPU when one is usable)"), "NAME" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("No progress bar"), NULL },
     { NULL }
   };
@@ -115,6 +117,15 @@ pflow_cmd_train (int argc, char **argv)
   TrainUi ui = { NULL, quiet };
   PfTrainCallbacks cb = { on_batch, on_epoch, on_start, &ui };
   GError *error = NULL;
+  char *what = NULL;
+  if (!pf_device_pick (device, &o.device, &what, &error))
+    {
+      rc = pflow_fail ("train", error);
+      goto out;
+    }
+  if (!quiet)
+    printf (_("training on the %s\n"), what);
+  g_free (what);
   PfTrainer *t = pf_trainer_new (&o, &error);
   if (t)
     {
@@ -134,6 +145,7 @@ pflow_cmd_train (int argc, char **argv)
     rc = pflow_fail ("train", error);
   g_free (dflt_out);
 out:
+  g_free (device);
   g_free (data);
   g_free (model);
   g_free (loss);

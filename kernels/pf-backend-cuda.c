@@ -14,12 +14,13 @@
 #include <string.h>
 #include "pf-backend-cuda.h"
 #include "pf-backend-cuda-private.h"
+#include "pf-cuda-loss.h"
 #include "pf-backend.h"
 #include "pf-error.h"
 
 static GMutex state_lock;
 static PfCudaContext *cuda_ctx; /* process-wide; lives until exit (plans borrow it) */
-static float *dev_loss;         /* the loss value, written on the device */
+static float *dev_loss;         /* the loss and its parts {total, mse, wmse, ssim}, on the device */
 static GError *pending;         /* first error raised where the callback cannot return it */
 static gboolean registered;
 
@@ -39,7 +40,7 @@ get_context (GError **error)
         }
       else if ((cuda_ctx = pf_cuda_context_new (0, error)))
         {
-          dev_loss = pf_cuda_malloc (cuda_ctx, sizeof (float), error);
+          dev_loss = pf_cuda_malloc (cuda_ctx, 4 * sizeof (float), error);
           if (!dev_loss)
             g_clear_pointer (&cuda_ctx, pf_cuda_context_free);
         }
@@ -119,57 +120,46 @@ cuda_download (void *dst, const void *src, size_t bytes)
     }
 }
 
+/* The loss, queued: its value and parts go to dev_loss on the device, dL/dpred to dpred. */
 static gboolean
-cuda_loss (const PfLossDesc *d, const float *pred, const float *target, float *dpred, float *ws,
-           double *value, PfLossParts *parts, GError **error)
+cuda_loss_queue (const PfLossDesc *d, const float *pred, const float *target, float *dpred,
+                 float *ws, GError **error)
 {
-  /* a failed forward would make this loss meaningless: report that first */
+  gboolean ok = pf_cuda_loss_forward (cuda_ctx, d, pred, target, dpred, ws, dev_loss, error);
+  if (!ok)
+    g_prefix_error (error, "%s loss on the GPU: ", pf_loss_kind_name (d->kind));
+  return ok;
+}
+
+/* Waits for the device and reads the loss queued last. */
+static gboolean
+cuda_loss_read (const PfLossDesc *d, double *value, PfLossParts *parts, GError **error)
+{
+  /* a failed forward or backward would make this loss meaningless: report that first */
   if (!take_pending (error))
     return FALSE;
-  PfCudaContext *ctx = cuda_ctx;
-  size_t image = (size_t) d->h * d->w;
-  gboolean ok;
-  switch (d->kind)
-    {
-    case PF_LOSS_MSE:
-      ok = pf_cuda_mse_loss (ctx, (size_t) d->n * image, pred, target, 1.0f, dev_loss, dpred, error);
-      break;
-    case PF_LOSS_WMSE:
-      if (d->paper_compat)
-        {
-          g_set_error (error, PF_ERROR, PF_ERROR_UNSUPPORTED,
-                       "the published (per-column) WMSE has no CUDA kernel; train it on the CPU");
-          return FALSE;
-        }
-      ok = pf_cuda_wmse_loss (ctx, d->n, image, pred, target, 1.0f, dev_loss, dpred, error);
-      break;
-    case PF_LOSS_SSIM:
-    case PF_LOSS_MIX:
-    default:
-      g_set_error (error, PF_ERROR, PF_ERROR_UNSUPPORTED,
-                   "the %s loss cannot run on the GPU: the GPU SSIM kernel is not written yet "
-                   "(use mse or wmse with CUDA, or train on the CPU)", pf_loss_kind_name (d->kind));
-      return FALSE;
-    }
-  float v = NAN;
+  float v[4] = { NAN, NAN, NAN, NAN };
   /* the copy waits for the stream, so errors of the kernels queued so far surface here */
-  if (!ok || !pf_cuda_copy_to_host (ctx, &v, dev_loss, sizeof v, error))
+  if (!pf_cuda_copy_to_host (cuda_ctx, v, dev_loss, sizeof v, error))
     {
       g_prefix_error (error, "%s loss on the GPU: ", pf_loss_kind_name (d->kind));
       return FALSE;
     }
-  /* the device reduces in double and stores a float: 1e-7 relative, far under any tolerance */
-  *value = v;
+  /* the device reduces in double and stores floats: 1e-7 relative, far under any tolerance */
+  *value = v[0];
   if (parts)
-    {
-      PfLossParts r = { v, NAN, NAN, NAN };
-      if (d->kind == PF_LOSS_MSE)
-        r.mse = v;
-      else
-        r.wmse = v;
-      *parts = r;
-    }
+    *parts = (PfLossParts) { v[0], v[1], v[2], v[3] };
   return TRUE;
+}
+
+static gboolean
+cuda_loss (const PfLossDesc *d, const float *pred, const float *target, float *dpred, float *ws,
+           double *value, PfLossParts *parts, GError **error)
+{
+  if (!take_pending (error))
+    return FALSE;
+  return cuda_loss_queue (d, pred, target, dpred, ws, error)
+         && cuda_loss_read (d, value, parts, error);
 }
 
 static void
@@ -196,6 +186,51 @@ cuda_sync (GError **error)
   return take_pending (error);
 }
 
+static void *
+cuda_host_alloc (size_t bytes, GError **error)
+{
+  return pf_cuda_host_alloc (cuda_ctx, bytes, error);
+}
+
+static void
+cuda_host_free (void *p)
+{
+  pf_cuda_host_free (cuda_ctx, p);
+}
+
+static gboolean
+cuda_capture_begin (GError **error)
+{
+  return take_pending (error) && pf_cuda_capture_begin (cuda_ctx, error);
+}
+
+static void *
+cuda_capture_end (GError **error)
+{
+  GError *e = NULL;
+  PfCudaGraph *graph = pf_cuda_capture_end (cuda_ctx, &e);
+  if (!graph)
+    {
+      if (error)
+        g_propagate_error (error, e);
+      else
+        g_error_free (e);
+    }
+  return graph;
+}
+
+static gboolean
+cuda_replay (void *graph, GError **error)
+{
+  return take_pending (error) && pf_cuda_graph_launch (cuda_ctx, graph, error);
+}
+
+static void
+cuda_graph_free (void *graph)
+{
+  pf_cuda_graph_free (graph);
+}
+
 static const PfMemory pf_memory_cuda = {
   .name = "cuda",
   .alloc = cuda_alloc,
@@ -206,6 +241,14 @@ static const PfMemory pf_memory_cuda = {
   .loss = cuda_loss,
   .adam = cuda_adam,
   .sync = cuda_sync,
+  .host_alloc = cuda_host_alloc,
+  .host_free = cuda_host_free,
+  .loss_queue = cuda_loss_queue,
+  .loss_read = cuda_loss_read,
+  .capture_begin = cuda_capture_begin,
+  .capture_end = cuda_capture_end,
+  .replay = cuda_replay,
+  .graph_free = cuda_graph_free,
 };
 
 /* ---- backend ------------------------------------------------------------------------------- */

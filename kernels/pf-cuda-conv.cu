@@ -66,49 +66,61 @@ use_find (void)
                                "this shape (%d results)", got); \
   } G_STMT_END
 
-static gboolean
-plan_choose (PfCudaConv2dPlan *p, GError **error)
+/* The three algorithms of a convolution (2-D or N-d descriptors) and the workspace they need;
+ * shared by the 2-D and 3-D plans. */
+gboolean
+_pf_cuda_conv_choose (PfCudaContext *ctx, cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
+                      cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc,
+                      cudnnConvolutionFwdAlgo_t *fwd_algo, cudnnConvolutionBwdDataAlgo_t *bwd_data_algo,
+                      cudnnConvolutionBwdFilterAlgo_t *bwd_filter_algo, size_t *workspace, GError **error)
 {
-  PfCudaContext *ctx = p->ctx;
   size_t ws = 0, need = 0;
 
   CHOOSE (cudnnConvolutionFwdAlgoPerf_t, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
-          cudnnFindConvolutionForwardAlgorithm (ctx->cudnn, p->x_desc, p->w_desc, p->conv_desc,
-                                                p->y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, r),
-          cudnnGetConvolutionForwardAlgorithm_v7 (ctx->cudnn, p->x_desc, p->w_desc, p->conv_desc,
-                                                  p->y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, r),
-          p->fwd_algo, "forward");
-  PF_CUDNN_TRY (cudnnGetConvolutionForwardWorkspaceSize (ctx->cudnn, p->x_desc, p->w_desc,
-                p->conv_desc, p->y_desc, p->fwd_algo, &need));
+          cudnnFindConvolutionForwardAlgorithm (ctx->cudnn, x_desc, w_desc, conv_desc,
+                                                y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, r),
+          cudnnGetConvolutionForwardAlgorithm_v7 (ctx->cudnn, x_desc, w_desc, conv_desc,
+                                                  y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, r),
+          *fwd_algo, "forward");
+  PF_CUDNN_TRY (cudnnGetConvolutionForwardWorkspaceSize (ctx->cudnn, x_desc, w_desc,
+                conv_desc, y_desc, *fwd_algo, &need));
   ws = MAX (ws, need);
 
   CHOOSE (cudnnConvolutionBwdDataAlgoPerf_t, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
-          cudnnFindConvolutionBackwardDataAlgorithm (ctx->cudnn, p->w_desc, p->y_desc, p->conv_desc,
-                                                     p->x_desc, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
+          cudnnFindConvolutionBackwardDataAlgorithm (ctx->cudnn, w_desc, y_desc, conv_desc,
+                                                     x_desc, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
                                                      &got, r),
-          cudnnGetConvolutionBackwardDataAlgorithm_v7 (ctx->cudnn, p->w_desc, p->y_desc, p->conv_desc,
-                                                       p->x_desc, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
+          cudnnGetConvolutionBackwardDataAlgorithm_v7 (ctx->cudnn, w_desc, y_desc, conv_desc,
+                                                       x_desc, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
                                                        &got, r),
-          p->bwd_data_algo, "backward-data");
-  PF_CUDNN_TRY (cudnnGetConvolutionBackwardDataWorkspaceSize (ctx->cudnn, p->w_desc, p->y_desc,
-                p->conv_desc, p->x_desc, p->bwd_data_algo, &need));
+          *bwd_data_algo, "backward-data");
+  PF_CUDNN_TRY (cudnnGetConvolutionBackwardDataWorkspaceSize (ctx->cudnn, w_desc, y_desc,
+                conv_desc, x_desc, *bwd_data_algo, &need));
   ws = MAX (ws, need);
 
   CHOOSE (cudnnConvolutionBwdFilterAlgoPerf_t, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
-          cudnnFindConvolutionBackwardFilterAlgorithm (ctx->cudnn, p->x_desc, p->y_desc, p->conv_desc,
-                                                       p->w_desc, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
+          cudnnFindConvolutionBackwardFilterAlgorithm (ctx->cudnn, x_desc, y_desc, conv_desc,
+                                                       w_desc, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
                                                        &got, r),
-          cudnnGetConvolutionBackwardFilterAlgorithm_v7 (ctx->cudnn, p->x_desc, p->y_desc, p->conv_desc,
-                                                         p->w_desc, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
+          cudnnGetConvolutionBackwardFilterAlgorithm_v7 (ctx->cudnn, x_desc, y_desc, conv_desc,
+                                                         w_desc, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
                                                          &got, r),
-          p->bwd_filter_algo, "backward-filter");
-  PF_CUDNN_TRY (cudnnGetConvolutionBackwardFilterWorkspaceSize (ctx->cudnn, p->x_desc, p->y_desc,
-                p->conv_desc, p->w_desc, p->bwd_filter_algo, &need));
+          *bwd_filter_algo, "backward-filter");
+  PF_CUDNN_TRY (cudnnGetConvolutionBackwardFilterWorkspaceSize (ctx->cudnn, x_desc, y_desc,
+                conv_desc, w_desc, *bwd_filter_algo, &need));
   ws = MAX (ws, need);
+  *workspace = ws;
+  return TRUE;
+}
 
-  p->workspace_bytes = ws;
-  if (ws > 0)
-    PF_CUDA_TRY (cudaMalloc (&p->workspace, ws));
+static gboolean
+plan_choose (PfCudaConv2dPlan *p, GError **error)
+{
+  if (!_pf_cuda_conv_choose (p->ctx, p->x_desc, p->w_desc, p->conv_desc, p->y_desc, &p->fwd_algo,
+                             &p->bwd_data_algo, &p->bwd_filter_algo, &p->workspace_bytes, error))
+    return FALSE;
+  if (p->workspace_bytes > 0)
+    PF_CUDA_TRY (cudaMalloc (&p->workspace, p->workspace_bytes));
   return TRUE;
 }
 

@@ -22,6 +22,11 @@ struct _PfCudaContext {
    * in the first training step and reused after */
   void *scratch;
   size_t scratch_bytes;
+  /* scratch buffers outgrown: kept until the context goes, since a recorded graph may still
+   * point into one (replays run in stream order, so none is in use by two at once) */
+  GPtrArray *retired;
+  /* cuBLAS's workspace, given to it once so that it never allocates inside a graph capture */
+  void *cublas_ws;
 };
 
 gboolean _pf_cuda_check (cudaError_t e, const char *call, GError **error);
@@ -32,6 +37,14 @@ gboolean _pf_cuda_launch_check (const char *kernel, GError **error);
 /* At least `bytes` of device scratch, valid until the next call (stream-ordered). */
 void *_pf_cuda_scratch (PfCudaContext *ctx, size_t bytes, GError **error);
 gboolean _pf_cuda_invalid (GError **error, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+/* A convolution's three algorithms (fastest of cuDNN's trial runs, TF32 only when the context
+ * allows it) and the workspace they need (pf-cuda-conv.cu). */
+gboolean _pf_cuda_conv_choose (PfCudaContext *ctx, cudnnTensorDescriptor_t x_desc,
+                               cudnnFilterDescriptor_t w_desc, cudnnConvolutionDescriptor_t conv_desc,
+                               cudnnTensorDescriptor_t y_desc, cudnnConvolutionFwdAlgo_t *fwd_algo,
+                               cudnnConvolutionBwdDataAlgo_t *bwd_data_algo,
+                               cudnnConvolutionBwdFilterAlgo_t *bwd_filter_algo, size_t *workspace,
+                               GError **error);
 
 /* Each macro returns FALSE from the enclosing function (which has a GError **error) on failure. */
 #define PF_CUDA_TRY(call) \

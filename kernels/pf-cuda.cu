@@ -101,6 +101,9 @@ pf_cuda_available (char **why)
   return TRUE;
 }
 
+/* What NVIDIA advises for Hopper (cuBLAS docs, "cublasSetWorkspace"): 32 MiB. */
+#define PF_CUBLAS_WORKSPACE ((size_t) 32 << 20)
+
 PfCudaContext *
 pf_cuda_context_new (int device, GError **error)
 {
@@ -132,6 +135,10 @@ pf_cuda_context_new (int device, GError **error)
     goto fail;
   if (!_pf_cublas_check (cublasSetStream (ctx->cublas, ctx->stream), "cublasSetStream", error))
     goto fail;
+  if (!_pf_cuda_check (cudaMalloc (&ctx->cublas_ws, PF_CUBLAS_WORKSPACE), "cudaMalloc (cuBLAS workspace)", error)
+      || !_pf_cublas_check (cublasSetWorkspace (ctx->cublas, ctx->cublas_ws, PF_CUBLAS_WORKSPACE),
+                            "cublasSetWorkspace", error))
+    goto fail;
   /* full FP32 unless asked otherwise: the GPU must agree with the CPU reference */
   if (!pf_cuda_context_set_tf32 (ctx, FALSE, error))
     goto fail;
@@ -151,8 +158,14 @@ pf_cuda_context_free (PfCudaContext *ctx)
     cudaStreamSynchronize (ctx->stream);
   if (ctx->scratch)
     cudaFree (ctx->scratch);
+  for (guint i = 0; ctx->retired && i < ctx->retired->len; i++)
+    cudaFree (g_ptr_array_index (ctx->retired, i));
+  if (ctx->retired)
+    g_ptr_array_free (ctx->retired, TRUE);
   if (ctx->cublas)
     cublasDestroy (ctx->cublas);
+  if (ctx->cublas_ws)
+    cudaFree (ctx->cublas_ws);
   if (ctx->cudnn)
     cudnnDestroy (ctx->cudnn);
   if (ctx->stream)
@@ -211,10 +224,9 @@ _pf_cuda_scratch (PfCudaContext *ctx, size_t bytes, GError **error)
     return ctx->scratch;
   if (ctx->scratch)
     {
-      /* kernels queued earlier may still read the old buffer */
-      if (!_pf_cuda_check (cudaStreamSynchronize (ctx->stream), "cudaStreamSynchronize", error))
-        return NULL;
-      cudaFree (ctx->scratch);
+      if (!ctx->retired)
+        ctx->retired = g_ptr_array_new ();
+      g_ptr_array_add (ctx->retired, ctx->scratch);
       ctx->scratch = NULL;
       ctx->scratch_bytes = 0;
     }
@@ -306,4 +318,69 @@ pf_cuda_copy_device (PfCudaContext *ctx, void *dst, const void *src, size_t byte
     return TRUE;
   PF_CUDA_TRY (cudaMemcpyAsync (dst, src, bytes, cudaMemcpyDeviceToDevice, ctx->stream));
   return TRUE;
+}
+
+/* ---- pinned host memory and graphs ------------------------------------------------------ */
+void *
+pf_cuda_host_alloc (PfCudaContext *ctx, size_t bytes, GError **error)
+{
+  void *p = NULL;
+  if (!_pf_cuda_check (cudaMallocHost (&p, bytes ? bytes : 1), "cudaMallocHost", error))
+    return NULL;
+  return p;
+}
+
+void
+pf_cuda_host_free (PfCudaContext *ctx, void *p)
+{
+  if (p)
+    cudaFreeHost (p);
+}
+
+gboolean
+pf_cuda_copy_to_device_async (PfCudaContext *ctx, void *dev, const void *host, size_t bytes,
+                              GError **error)
+{
+  PF_CUDA_TRY (cudaMemcpyAsync (dev, host, bytes, cudaMemcpyHostToDevice, ctx->stream));
+  return TRUE;
+}
+
+gboolean
+pf_cuda_capture_begin (PfCudaContext *ctx, GError **error)
+{
+  /* thread-local: a call from another thread (the UI drawing, say) cannot join the capture */
+  PF_CUDA_TRY (cudaStreamBeginCapture (ctx->stream, cudaStreamCaptureModeThreadLocal));
+  return TRUE;
+}
+
+PfCudaGraph *
+pf_cuda_capture_end (PfCudaContext *ctx, GError **error)
+{
+  cudaGraph_t graph = NULL;
+  cudaGraphExec_t exec = NULL;
+  cudaError_t e = cudaStreamEndCapture (ctx->stream, &graph);
+  if (e == cudaSuccess)
+    e = cudaGraphInstantiate (&exec, graph, 0);
+  if (graph)
+    cudaGraphDestroy (graph);
+  if (!_pf_cuda_check (e, "capturing a CUDA graph", error))
+    {
+      cudaGetLastError (); /* a failed capture leaves a sticky error for the next launch */
+      return NULL;
+    }
+  return (PfCudaGraph *) exec;
+}
+
+gboolean
+pf_cuda_graph_launch (PfCudaContext *ctx, PfCudaGraph *graph, GError **error)
+{
+  PF_CUDA_TRY (cudaGraphLaunch ((cudaGraphExec_t) graph, ctx->stream));
+  return TRUE;
+}
+
+void
+pf_cuda_graph_free (PfCudaGraph *graph)
+{
+  if (graph)
+    cudaGraphExecDestroy ((cudaGraphExec_t) graph);
 }

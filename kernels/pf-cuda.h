@@ -66,6 +66,22 @@ gboolean pf_cuda_copy_device (PfCudaContext *ctx, void *dst, const void *src, si
 /* A plan caches the descriptors of one shape, the algorithms cuDNN picks for it (once, by its
  * heuristics) and a workspace big enough for all three passes. It borrows `ctx`, which must
  * outlive it. */
+/* Page-locked host memory: copies from it are faster and can be queued without a wait. */
+void *pf_cuda_host_alloc (PfCudaContext *ctx, size_t bytes, GError **error);
+void pf_cuda_host_free (PfCudaContext *ctx, void *p);
+/* Queued on the stream; `host` must be page-locked and stay unchanged until the copy ran. */
+gboolean pf_cuda_copy_to_device_async (PfCudaContext *ctx, void *dev, const void *host, size_t bytes,
+                                       GError **error);
+
+/* CUDA graphs: the work queued on the context's stream between begin and end (by this thread)
+ * is recorded instead of run, then replayed in one launch. Nothing may wait for the stream in
+ * between (no synchronous copies, no allocation that grows a buffer). */
+typedef struct _PfCudaGraph PfCudaGraph;
+gboolean pf_cuda_capture_begin (PfCudaContext *ctx, GError **error);
+PfCudaGraph *pf_cuda_capture_end (PfCudaContext *ctx, GError **error);
+gboolean pf_cuda_graph_launch (PfCudaContext *ctx, PfCudaGraph *graph, GError **error);
+void pf_cuda_graph_free (PfCudaGraph *graph);
+
 typedef struct _PfCudaConv2dPlan PfCudaConv2dPlan;
 PfCudaConv2dPlan *pf_cuda_conv2d_plan_new (PfCudaContext *ctx, const PfConv2dDesc *d, GError **error);
 void pf_cuda_conv2d_plan_free (PfCudaConv2dPlan *plan);

@@ -35,13 +35,18 @@ pf_test_noise_tensors (PfGraph *g)
             }
         }
     }
+  /* scores = bmm (q, k) followed by a softmax over the keys: the key projection's bias,
+   * reached through any reshape or permute (row attention: linear; spatial: 1x1 conv) */
   for (int i = 0; i < pf_graph_n_nodes (g); i++)
     {
-      PfNode *n = pf_graph_node (g, i);
-      if (n->op != PF_OP_BMM || !n->d.bmm.tb)
+      PfNode *sm = pf_graph_node (g, i);
+      PfNode *n = sm->op == PF_OP_SOFTMAX ? pf_test_producer (g, sm->in[0]) : NULL;
+      if (!n || n->op != PF_OP_BMM)
         continue;
       PfNode *k = pf_test_producer (g, n->in[1]);
-      if (k && k->op == PF_OP_LINEAR && k->b >= 0)
+      while (k && (k->op == PF_OP_RESHAPE || k->op == PF_OP_PERMUTE))
+        k = pf_test_producer (g, k->in[0]);
+      if (k && (k->op == PF_OP_LINEAR || k->op == PF_OP_CONV2D) && k->b >= 0)
         g_hash_table_add (noise, GINT_TO_POINTER (k->b));
     }
   return noise;

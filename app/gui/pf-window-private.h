@@ -94,6 +94,7 @@ struct _PfWindow
 
   /* training */
   char *train_data_path;          /* the dataset the current run reads */
+  char *train_device;             /* the device it runs on, in words */
   PfRun *run;                     /* the run in flight (owned by the store too) */
   int series_batch, series_train, series_val;
   GHashTable *overlay_series;     /* run id -> GINT_TO_POINTER (series + 1) of overlaid runs */

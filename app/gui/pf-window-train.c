@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "pf-window-private.h"
+#include "pf-device.h"
 #include "pf-application.h"
 #include "pf-error.h"
 
@@ -122,8 +123,9 @@ on_started (PfTrainController *c, gint64 n_train, gint64 n_val, gint64 n_test, P
       pf_run_set_options (self->run, o);
       pf_run_store_changed (self->runs, self->run);
     }
-  g_autofree char *msg = g_strdup_printf (_("Training on %lld events, validating on %lld"),
-                                         (long long) n_train, (long long) n_val);
+  g_autofree char *msg = g_strdup_printf (_("Training on %lld events, validating on %lld, on the %s"),
+                                         (long long) n_train, (long long) n_val,
+                                         self->train_device ? self->train_device : "CPU");
   gtk_label_set_text (self->train_status_label, msg);
   update_train_actions (self);
 }
@@ -209,6 +211,15 @@ start_run (PfWindow *self, const char *data_path)
   pf_train_options_init (&o);
   pf_train_panel_get_options (self->train_panel, &o);
   o.data_path = data_path;
+  /* the GPU when one is usable; which one runs is said in the status line */
+  g_autofree char *device = NULL;
+  if (!pf_device_pick ("auto", &o.device, &device, &error))
+    {
+      _pf_window_show_error (self, _("Training could not start"), error);
+      return;
+    }
+  g_free (self->train_device);
+  self->train_device = g_steal_pointer (&device);
   if (self->train_steps > 0)
     o.epochs = MAX (o.epochs, 1000);   /* --train-steps stops the run itself */
   g_autoptr (PfRun) run = pf_run_new (&o);
@@ -563,4 +574,5 @@ _pf_window_train_dispose (PfWindow *self)
   g_clear_pointer (&self->frame_times, g_array_unref);
   g_clear_pointer (&self->frame_intervals, g_array_unref);
   g_clear_pointer (&self->train_data_path, g_free);
+  g_clear_pointer (&self->train_device, g_free);
 }

@@ -40,9 +40,23 @@ typedef struct {
   /* One Adam update of the flat parameter array (device memory). */
   void (*adam) (const PfAdamConfig *c, int64_t t, size_t n, float *param, const float *grad,
                 float *m, float *v);
-  /* Optional (NULL where work is synchronous): waits for the work queued on the device;
-   * errors raised there surface here. */
+  /* The rest is optional (NULL on the CPU), for a device that queues its work. */
+  /* Waits for the work queued on the device; errors raised there surface here. */
   gboolean (*sync) (GError **error);
+  /* Page-locked host buffers: the batch copies from them run at full bus speed. */
+  void *(*host_alloc) (size_t bytes, GError **error);
+  void (*host_free) (void *p);
+  /* The loss queued with its value left on the device (recordable in a graph), and read back
+   * (waiting for the device) by loss_read, which fills what loss fills. */
+  gboolean (*loss_queue) (const PfLossDesc *d, const float *pred, const float *target,
+                          float *dpred, float *ws, GError **error);
+  gboolean (*loss_read) (const PfLossDesc *d, double *value, PfLossParts *parts, GError **error);
+  /* The device work queued between capture_begin and capture_end (by this thread) is recorded,
+   * not run, and replay runs it again, in one launch. */
+  gboolean (*capture_begin) (GError **error);
+  void *(*capture_end) (GError **error);
+  gboolean (*replay) (void *graph, GError **error);
+  void (*graph_free) (void *graph);
 } PfMemory;
 
 extern const PfBackend pf_backend_cpu_ref;  /* plain loops: every op, the oracle */

@@ -41,5 +41,10 @@ float pf_train_step_lambda (const PfTrainStep *s);
 int64_t pf_train_step_count (const PfTrainStep *s);
 void pf_train_step_set_count (PfTrainStep *s, int64_t t);
 PfGraph *pf_train_step_graph (PfTrainStep *s);
+/* With resident set, the batch is uploaded at the next step only and then stays on the device
+ * (a benchmark that, like its PyTorch peer, reuses one batch). */
+void pf_train_step_set_resident (PfTrainStep *s, bool resident);
+/* Whether training steps are recorded and replayed as a device graph, in words. */
+const char *pf_train_step_graph_state (const PfTrainStep *s);
 
 G_END_DECLS

@@ -26,7 +26,12 @@ def main():
     ap.add_argument("--size", type=int, default=56)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--loss", default="mix", choices=("mse", "wmse", "ssim", "mix"))
+    ap.add_argument("--tf32", action="store_true",
+                    help="allow TF32 in cuDNN and cuBLAS (PyTorch's default for cuDNN convolutions)")
     args = ap.parse_args()
+    # Like for like: float32 unless asked (PyTorch itself lets cuDNN convolutions use TF32).
+    torch.backends.cudnn.allow_tf32 = args.tf32
+    torch.backends.cuda.matmul.allow_tf32 = args.tf32
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     dev = torch.device(args.device)
