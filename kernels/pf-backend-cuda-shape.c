@@ -10,16 +10,6 @@
 #include <string.h>
 #include "pf-backend-cuda-private.h"
 #include "pf-cuda-shape.h"
-/* the dropout seed needs the plan's seed (g->opts) and step, as pf-backend-cpu-ops.c reads
- * them; core has no public accessor for either */
-#include "pf-graph-private.h"
-
-/* As dropout_seed in pf-backend-cpu-ops.c: a node's mask does not depend on its backend. */
-static uint64_t
-dropout_seed (PfGraph *g, const PfNode *n)
-{
-  return g->opts.seed * 1000003u + n->d.dropout.seed;
-}
 
 static bool
 cuda_shape_supports (const PfBackend *be, PfGraph *g, const PfNode *n)
@@ -95,8 +85,8 @@ cuda_shape_forward (const PfBackend *be, PfGraph *g, PfNode *n, bool training)
     case PF_OP_DROPOUT:
       /* in training the mask is always written (all ones for p = 0) so backward can use it */
       if (training)
-        ok = pf_cuda_dropout_forward (ctx, y->numel, n->d.dropout.p, dropout_seed (g, n),
-                                      _pf_graph_dropout_step (g), x, y->data,
+        ok = pf_cuda_dropout_forward (ctx, y->numel, n->d.dropout.p, pf_graph_dropout_seed (g, n),
+                                      pf_graph_dropout_step (g), x, y->data,
                                       (uint8_t *) pf_t_data (g, n->saved[0]), &e);
       else
         ok = pf_cuda_copy_device (ctx, y->data, x, y->numel * sizeof (float), &e);

@@ -2,9 +2,9 @@
  *
  * pf_backend_cuda_register creates the process-wide CUDA context (device 0) and registers the
  * backend and memory of PF_DEVICE_CUDA; graphs planned with that device then run on the GPU.
- * The backend runs conv2d (cuDNN), batchnorm, relu, sigmoid, add and linear (cuBLAS); planning
- * a graph with any other op fails with PF_ERROR_UNSUPPORTED naming the layer and the op. The
- * device loss supports MSE and WMSE; SSIM and MIX fail until the GPU SSIM kernel exists.
+ * Every op of the CPU backends runs there (pf-backend-cuda-private.h says which file runs
+ * which); so do every loss of pf-loss.h, Adam, and the recording of training steps as CUDA
+ * graphs (PfMemory's capture hooks).
  *
  * The backend callbacks of forward, backward, zero, upload, download and Adam return nothing,
  * so a CUDA error raised there is kept (the first one, naming the layer) and reported by the

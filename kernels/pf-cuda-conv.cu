@@ -1,14 +1,13 @@
 /* pf-cuda-conv.cu — 2D convolution through cuDNN's legacy convolution API.
  *
- * A plan is built once per shape: descriptors, one algorithm per pass (the fastest of cuDNN's
- * trial runs, or its heuristics; see use_find) and a workspace sized for the largest of the
- * three. Backward passes accumulate through beta = 1.
+ * A plan is built once per shape: descriptors and one algorithm per pass (the fastest of
+ * cuDNN's trial runs, or its heuristics; see use_find). All plans of a context share one
+ * workspace, grown to the largest need (they run one at a time on the context's stream).
+ * Backward passes accumulate through beta = 1.
  * The legacy API is marked deprecated in cuDNN 9 but is still shipped and is what PyTorch calls;
  * moving to the graph API is a later step. */
 #include "pf-cuda-private.h"
 
-/* Algorithms that need more workspace than this are passed over. */
-#define PF_CUDA_CONV_WORKSPACE_CAP ((size_t) 1 << 30)
 
 struct _PfCudaConv2dPlan {
   PfCudaContext *ctx;
@@ -20,16 +19,17 @@ struct _PfCudaConv2dPlan {
   cudnnConvolutionFwdAlgo_t fwd_algo;
   cudnnConvolutionBwdDataAlgo_t bwd_data_algo;
   cudnnConvolutionBwdFilterAlgo_t bwd_filter_algo;
-  void *workspace;
-  size_t workspace_bytes;
+  size_t workspace_bytes; /* of the context's shared convolution workspace */
 };
 
 /* An algorithm result is usable when it ran, fits the cap and does not bring TF32 tensor
- * cores in behind our back. */
+ * cores in behind our back. The cap is an eighth of the device's memory: the fastest
+ * algorithms of the large layers (FFT, Winograd) need gigabytes, and all plans share one
+ * workspace. */
 static gboolean
-algo_ok (cudnnStatus_t status, size_t memory, cudnnMathType_t math, gboolean tf32)
+algo_ok (cudnnStatus_t status, size_t memory, size_t cap, cudnnMathType_t math, gboolean tf32)
 {
-  if (status != CUDNN_STATUS_SUCCESS || memory > PF_CUDA_CONV_WORKSPACE_CAP)
+  if (status != CUDNN_STATUS_SUCCESS || memory > cap)
     return FALSE;
   if (!tf32 && (math == CUDNN_TENSOR_OP_MATH || math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION))
     return FALSE;
@@ -56,7 +56,7 @@ use_find (void)
       PF_CUDNN_TRY (get_call); \
     gboolean found = FALSE; \
     for (int i = 0; i < got && !found; i++) \
-      if (algo_ok (r[i].status, r[i].memory, r[i].mathType, ctx->tf32)) \
+      if (algo_ok (r[i].status, r[i].memory, ctx->total_memory / 8, r[i].mathType, ctx->tf32)) \
         { \
           out = r[i].algo; \
           found = TRUE; \
@@ -119,9 +119,7 @@ plan_choose (PfCudaConv2dPlan *p, GError **error)
   if (!_pf_cuda_conv_choose (p->ctx, p->x_desc, p->w_desc, p->conv_desc, p->y_desc, &p->fwd_algo,
                              &p->bwd_data_algo, &p->bwd_filter_algo, &p->workspace_bytes, error))
     return FALSE;
-  if (p->workspace_bytes > 0)
-    PF_CUDA_TRY (cudaMalloc (&p->workspace, p->workspace_bytes));
-  return TRUE;
+  return p->workspace_bytes == 0 || _pf_cuda_conv_workspace (p->ctx, p->workspace_bytes, error);
 }
 
 static gboolean
@@ -185,12 +183,6 @@ pf_cuda_conv2d_plan_free (PfCudaConv2dPlan *p)
 {
   if (!p)
     return;
-  if (p->workspace)
-    {
-      /* a queued pass may still use the workspace */
-      cudaStreamSynchronize (p->ctx->stream);
-      cudaFree (p->workspace);
-    }
   if (p->conv_desc)
     cudnnDestroyConvolutionDescriptor (p->conv_desc);
   if (p->w_desc)
@@ -217,7 +209,7 @@ pf_cuda_conv2d_forward (PfCudaConv2dPlan *p, const float *x, const float *w, con
   cudnnHandle_t h = p->ctx->cudnn;
   const float one = 1.0f, zero = 0.0f;
   PF_CUDNN_TRY (cudnnConvolutionForward (h, &one, p->x_desc, x, p->w_desc, w, p->conv_desc,
-                                         p->fwd_algo, p->workspace, p->workspace_bytes,
+                                         p->fwd_algo, p->ctx->conv_ws, p->workspace_bytes,
                                          &zero, p->y_desc, y));
   if (b)
     PF_CUDNN_TRY (cudnnAddTensor (h, &one, p->b_desc, b, &one, p->y_desc, y));
@@ -233,13 +225,36 @@ pf_cuda_conv2d_backward (PfCudaConv2dPlan *p, const float *x, const float *w, co
   /* beta = 1: cuDNN adds to what the gradient buffers hold, the accumulate contract */
   if (dx)
     PF_CUDNN_TRY (cudnnConvolutionBackwardData (h, &one, p->w_desc, w, p->y_desc, dy,
-                                                p->conv_desc, p->bwd_data_algo, p->workspace,
+                                                p->conv_desc, p->bwd_data_algo, p->ctx->conv_ws,
                                                 p->workspace_bytes, &one, p->x_desc, dx));
   if (dw)
     PF_CUDNN_TRY (cudnnConvolutionBackwardFilter (h, &one, p->x_desc, x, p->y_desc, dy,
-                                                  p->conv_desc, p->bwd_filter_algo, p->workspace,
+                                                  p->conv_desc, p->bwd_filter_algo, p->ctx->conv_ws,
                                                   p->workspace_bytes, &one, p->w_desc, dw));
   if (db)
     PF_CUDNN_TRY (cudnnConvolutionBackwardBias (h, &one, p->y_desc, dy, &one, p->b_desc, db));
   return TRUE;
+}
+
+void *
+_pf_cuda_conv_workspace (PfCudaContext *ctx, size_t bytes, GError **error)
+{
+  if (bytes <= ctx->conv_ws_bytes)
+    return ctx->conv_ws;
+  if (ctx->conv_ws)
+    {
+      /* a recorded graph may still point into it: retired, freed with the context */
+      if (!ctx->retired)
+        ctx->retired = g_ptr_array_new ();
+      g_ptr_array_add (ctx->retired, ctx->conv_ws);
+      ctx->conv_ws = NULL;
+      ctx->conv_ws_bytes = 0;
+    }
+  if (!_pf_cuda_check (cudaMalloc (&ctx->conv_ws, bytes), "cudaMalloc (convolution workspace)", error))
+    {
+      ctx->conv_ws = NULL;
+      return NULL;
+    }
+  ctx->conv_ws_bytes = bytes;
+  return ctx->conv_ws;
 }

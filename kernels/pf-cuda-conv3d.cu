@@ -18,8 +18,7 @@ struct _PfCudaConv3dPlan {
   cudnnConvolutionFwdAlgo_t fwd_algo;
   cudnnConvolutionBwdDataAlgo_t bwd_data_algo;
   cudnnConvolutionBwdFilterAlgo_t bwd_filter_algo;
-  void *workspace;
-  size_t workspace_bytes;
+  size_t workspace_bytes; /* of the context's shared convolution workspace */
 };
 
 static gboolean
@@ -28,9 +27,7 @@ plan_choose (PfCudaConv3dPlan *p, GError **error)
   if (!_pf_cuda_conv_choose (p->ctx, p->x_desc, p->w_desc, p->conv_desc, p->y_desc, &p->fwd_algo,
                              &p->bwd_data_algo, &p->bwd_filter_algo, &p->workspace_bytes, error))
     return FALSE;
-  if (p->workspace_bytes > 0)
-    PF_CUDA_TRY (cudaMalloc (&p->workspace, p->workspace_bytes));
-  return TRUE;
+  return p->workspace_bytes == 0 || _pf_cuda_conv_workspace (p->ctx, p->workspace_bytes, error);
 }
 
 static gboolean
@@ -106,12 +103,6 @@ pf_cuda_conv3d_plan_free (PfCudaConv3dPlan *p)
 {
   if (!p)
     return;
-  if (p->workspace)
-    {
-      /* a queued pass may still use the workspace */
-      cudaStreamSynchronize (p->ctx->stream);
-      cudaFree (p->workspace);
-    }
   if (p->conv_desc)
     cudnnDestroyConvolutionDescriptor (p->conv_desc);
   if (p->w_desc)
@@ -138,7 +129,7 @@ pf_cuda_conv3d_forward (PfCudaConv3dPlan *p, const float *x, const float *w, con
   cudnnHandle_t h = p->ctx->cudnn;
   const float one = 1.0f, zero = 0.0f;
   PF_CUDNN_TRY (cudnnConvolutionForward (h, &one, p->x_desc, x, p->w_desc, w, p->conv_desc,
-                                         p->fwd_algo, p->workspace, p->workspace_bytes,
+                                         p->fwd_algo, p->ctx->conv_ws, p->workspace_bytes,
                                          &zero, p->y_desc, y));
   if (b)
     PF_CUDNN_TRY (cudnnAddTensor (h, &one, p->b_desc, b, &one, p->y_desc, y));
@@ -155,11 +146,11 @@ pf_cuda_conv3d_backward (PfCudaConv3dPlan *p, const float *x, const float *w, co
    * shared front-end kernels of the 3D models rely on it: two nodes add into one dw) */
   if (dx)
     PF_CUDNN_TRY (cudnnConvolutionBackwardData (h, &one, p->w_desc, w, p->y_desc, dy,
-                                                p->conv_desc, p->bwd_data_algo, p->workspace,
+                                                p->conv_desc, p->bwd_data_algo, p->ctx->conv_ws,
                                                 p->workspace_bytes, &one, p->x_desc, dx));
   if (dw)
     PF_CUDNN_TRY (cudnnConvolutionBackwardFilter (h, &one, p->x_desc, x, p->y_desc, dy,
-                                                  p->conv_desc, p->bwd_filter_algo, p->workspace,
+                                                  p->conv_desc, p->bwd_filter_algo, p->ctx->conv_ws,
                                                   p->workspace_bytes, &one, p->w_desc, dw));
   if (db)
     PF_CUDNN_TRY (cudnnConvolutionBackwardBias (h, &one, p->y_desc, dy, &one, p->b_desc, db));

@@ -25,6 +25,10 @@ struct _PfCudaContext {
   /* scratch buffers outgrown: kept until the context goes, since a recorded graph may still
    * point into one (replays run in stream order, so none is in use by two at once) */
   GPtrArray *retired;
+  size_t total_memory;
+  /* the workspace all convolution plans share (pf-cuda-conv.cu) */
+  void *conv_ws;
+  size_t conv_ws_bytes;
   /* cuBLAS's workspace, given to it once so that it never allocates inside a graph capture */
   void *cublas_ws;
 };
@@ -37,6 +41,8 @@ gboolean _pf_cuda_launch_check (const char *kernel, GError **error);
 /* At least `bytes` of device scratch, valid until the next call (stream-ordered). */
 void *_pf_cuda_scratch (PfCudaContext *ctx, size_t bytes, GError **error);
 gboolean _pf_cuda_invalid (GError **error, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+/* At least `bytes` of the shared convolution workspace (ctx->conv_ws afterwards). */
+void *_pf_cuda_conv_workspace (PfCudaContext *ctx, size_t bytes, GError **error);
 /* A convolution's three algorithms (fastest of cuDNN's trial runs, TF32 only when the context
  * allows it) and the workspace they need (pf-cuda-conv.cu). */
 gboolean _pf_cuda_conv_choose (PfCudaContext *ctx, cudnnTensorDescriptor_t x_desc,

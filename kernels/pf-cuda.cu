@@ -124,6 +124,7 @@ pf_cuda_context_new (int device, GError **error)
     goto fail;
   g_strlcpy (ctx->name, prop.name, sizeof ctx->name);
   ctx->sm_count = prop.multiProcessorCount;
+  ctx->total_memory = prop.totalGlobalMem;
   if (!_pf_cuda_check (cudaStreamCreateWithFlags (&ctx->stream, cudaStreamNonBlocking),
                        "cudaStreamCreateWithFlags", error))
     goto fail;
@@ -158,6 +159,8 @@ pf_cuda_context_free (PfCudaContext *ctx)
     cudaStreamSynchronize (ctx->stream);
   if (ctx->scratch)
     cudaFree (ctx->scratch);
+  if (ctx->conv_ws)
+    cudaFree (ctx->conv_ws);
   for (guint i = 0; ctx->retired && i < ctx->retired->len; i++)
     cudaFree (g_ptr_array_index (ctx->retired, i));
   if (ctx->retired)

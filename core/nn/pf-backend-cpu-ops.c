@@ -19,13 +19,6 @@ _pf_cpu_relu_mask_grad (const float *y, float *dy, size_t n)
     dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
-/* The dropout mask is a pure function of (seed, step, index): both backends derive the seed
- * the same way, so a node's mask does not depend on which backend runs it. */
-static uint64_t
-dropout_seed (PfGraph *g, const PfNode *n)
-{
-  return g->opts.seed * 1000003u + n->d.dropout.seed;
-}
 
 bool
 _pf_cpu_forward (const PfCpuOps *o, PfGraph *g, PfNode *n, bool training)
@@ -49,7 +42,7 @@ _pf_cpu_forward (const PfCpuOps *o, PfGraph *g, PfNode *n, bool training)
     case PF_OP_DROPOUT:
       /* in training the mask is always written (all ones for p = 0) so backward can use it */
       if (training)
-        o->dropout_fwd (y->numel, n->d.dropout.p, dropout_seed (g, n), _pf_graph_dropout_step (g), x,
+        o->dropout_fwd (y->numel, n->d.dropout.p, pf_graph_dropout_seed (g, n), pf_graph_dropout_step (g), x,
                         y->data, (uint8_t *) pf_t_data (g, n->saved[0]));
       else
         memcpy (y->data, x, y->numel * sizeof (float));

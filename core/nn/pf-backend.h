@@ -71,6 +71,10 @@ const PfMemory *pf_memory_for (PfDevice device);
 void pf_backend_register (PfDevice device, const PfBackend *const *list, const PfMemory *mem);
 
 /* Helpers for backends. */
+/* The dropout mask is a pure function of (seed, step, index); every backend derives them
+ * this way, so a node's mask does not depend on which backend runs it. */
+uint64_t pf_graph_dropout_seed (PfGraph *g, const PfNode *n);
+uint64_t pf_graph_dropout_step (const PfGraph *g);
 static inline PfTensor *pf_node_in (PfGraph *g, const PfNode *n, int i) { return pf_graph_tensor (g, n->in[i]); }
 static inline PfTensor *pf_node_out (PfGraph *g, const PfNode *n) { return pf_graph_tensor (g, n->out); }
 static inline PfTensor *pf_node_t (PfGraph *g, int id) { return id >= 0 ? pf_graph_tensor (g, id) : NULL; }

@@ -345,9 +345,15 @@ pf_graph_backward (PfGraph *g)
 }
 
 uint64_t
-_pf_graph_dropout_step (const PfGraph *g)
+pf_graph_dropout_step (const PfGraph *g)
 {
   return g->dropout_step;
+}
+
+uint64_t
+pf_graph_dropout_seed (PfGraph *g, const PfNode *n)
+{
+  return g->opts.seed * 1000003u + n->d.dropout.seed;
 }
 
 float *pf_graph_param_data (PfGraph *g) { return g->param_data; }

@@ -43,4 +43,3 @@ _pf_n (PfGraph *g, int i)
 #define PF_SHAPE_BUF 96
 const char *_pf_shape_fmt (const PfTensor *t, char *buf);
 #define PF_SHAPE(t) _pf_shape_fmt ((t), (char[PF_SHAPE_BUF]) { 0 })
-uint64_t _pf_graph_dropout_step (const PfGraph *g);
