@@ -304,6 +304,39 @@ test_train_eval (void)
   g_free (dir);
 }
 
+/* The device: picked automatically (the GPU when usable) and named; a bad name is refused. */
+static void
+test_device (void)
+{
+  char *dir = tmpdir ();
+  char *data = g_build_filename (dir, "d.h5", NULL);
+  char *runs = g_build_filename (dir, "run", NULL);
+  Run r = run_in (dir, "simulate", "--events", "60", "-q", "-o", data, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  r = run_in (dir, "train", "--data", data, "--device", "tpu", "--out", runs, NULL);
+  g_assert_cmpint (r.status, !=, 0);
+  g_assert_nonnull (strstr (r.err, "tpu"));
+  run_clear (&r);
+  r = run_in (dir, "train", "--data", data, "--device", "cpu", "--batch", "8", "--epochs", "1",
+              "--out", runs, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "training on the CPU (oneDNN/OpenBLAS)"));
+  run_clear (&r);
+  r = run_in (dir, "bench", "train", "--model", "cnn", "--batch", "2", "--steps", "1", "--warmup", "0",
+              "--no-torch", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_true (strstr (r.out, "backend cpu") || strstr (r.out, "backend cuda"));
+  run_clear (&r);
+  r = run_in (dir, "bench", "train", "--backend", "gpu0", "--steps", "1", NULL);
+  g_assert_cmpint (r.status, !=, 0);
+  g_assert_nonnull (strstr (r.err, "gpu0"));
+  run_clear (&r);
+  g_free (runs);
+  g_free (data);
+  g_free (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -315,5 +348,6 @@ main (int argc, char **argv)
   g_test_add_func ("/cli/simulate-interrupt", test_simulate_interrupt);
   g_test_add_func ("/cli/bench-json", test_bench_json);
   g_test_add_func ("/cli/train-eval", test_train_eval);
+  g_test_add_func ("/cli/device", test_device);
   return g_test_run ();
 }
