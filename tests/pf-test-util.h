@@ -265,3 +265,19 @@ pf_ref_writer_close (PfRefWriter *w)
   g_free (w->path);
   g_free (w);
 }
+
+/* The whole program of a CUDA test built without CUDA: one test that skips and says what was
+ * not checked (CI and any machine without the toolkit). */
+#define PF_TEST_MAIN_WITHOUT_CUDA(path, what) \
+  static void \
+  pf_test_not_built (void) \
+  { \
+    g_test_skip ("built without CUDA (nvcc, cuDNN or cuBLAS not found): " what " not checked"); \
+  } \
+  int \
+  main (int argc, char **argv) \
+  { \
+    g_test_init (&argc, &argv, NULL); \
+    g_test_add_func (path, pf_test_not_built); \
+    return g_test_run (); \
+  }

@@ -23,6 +23,7 @@
 #include "pf-test-util.h"
 
 #ifdef PF_HAVE_CUDA
+#include "pf-test-cuda-graph.h"
 #include "pf-ops.h"
 #include "pf-cuda.h"
 #include "pf-cuda-attn.h"
@@ -35,14 +36,6 @@
 #include "pf-train-step.h"
 
 #define TOL_EXACT 1e-30
-
-/* Fails the test when the graph backend recorded an error (or a kernel raised one). */
-#define NO_GPU_ERROR() \
-  G_STMT_START { \
-    GError *_e = NULL; \
-    if (!pf_backend_cuda_take_error (&_e)) \
-      g_error ("CUDA backend error: %s", _e->message); \
-  } G_STMT_END
 
 static void
 free_all (float **p, guint n, gboolean device)
@@ -322,15 +315,10 @@ test_permute (void)
 #define SEED 17
 #define LR 1e-3
 
-/* Sparse non-negative images in [0, 1], like normalised calorimeter read-outs. */
 static void
 fill_sparse (float *v, size_t n, uint32_t stream)
 {
-  for (size_t i = 0; i < n; i++)
-    {
-      philox4x32_ctr_t r = pf_rng_block (SEED, stream, (uint32_t) i, 0, 0);
-      v[i] = pf_rng_u01 (r.v[0]) < 0.3f ? pf_rng_u01 (r.v[1]) : 0.0f;
-    }
+  pf_test_fill_sparse (v, n, SEED, stream);
 }
 
 static PfGraph *
@@ -349,10 +337,7 @@ build_planned (const char *model, PfDevice device)
 static float *
 download (const float *dev, size_t n)
 {
-  float *h = g_new (float, MAX (n, 1));
-  pf_memory_for (PF_DEVICE_CUDA)->download (h, dev, n * sizeof (float));
-  NO_GPU_ERROR ();
-  return h;
+  return pf_test_download (dev, n);
 }
 
 static PfTrainStep *
@@ -398,7 +383,6 @@ test_graph (gconstpointer data)
   NEED_GPU ();
   const char *model = data;
   PfGraph *cpu = build_planned (model, PF_DEVICE_CPU), *gpu = build_planned (model, PF_DEVICE_CUDA);
-  const PfMemory *mem = pf_memory_for (PF_DEVICE_CUDA);
 
   /* the attention and SE nodes are on this backend */
   int ours = 0;
@@ -413,14 +397,7 @@ test_graph (gconstpointer data)
 
   /* start from the CPU plan's weights and buffers */
   g_assert_cmpuint (pf_graph_n_params (cpu), ==, pf_graph_n_params (gpu));
-  mem->upload (pf_graph_param_data (gpu), pf_graph_param_data (cpu), pf_graph_n_params (cpu) * sizeof (float));
-  for (int i = 0; i < pf_graph_n_tensors (cpu); i++)
-    {
-      PfTensor *tc = pf_graph_tensor (cpu, i);
-      if (tc->kind == PF_TENSOR_BUFFER)
-        mem->upload (pf_graph_tensor (gpu, i)->data, tc->data, tc->numel * sizeof (float));
-    }
-  NO_GPU_ERROR ();
+  pf_test_upload_state (cpu, gpu, FALSE);
 
   PfTrainStep *sc = new_step (cpu), *sg = new_step (gpu);
   GError *error = NULL;
@@ -496,18 +473,6 @@ main (int argc, char **argv)
 
 #else /* !PF_HAVE_CUDA */
 
-static void
-test_not_built (void)
-{
-  g_test_skip ("built without CUDA (nvcc, cuDNN or cuBLAS not found): CUDA attention ops not checked");
-}
-
-int
-main (int argc, char **argv)
-{
-  g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/cuda-attn/not-built", test_not_built);
-  return g_test_run ();
-}
+PF_TEST_MAIN_WITHOUT_CUDA ("/cuda-attn/not-built", "CUDA attention ops")
 
 #endif

@@ -13,6 +13,7 @@
 #include "pf-test-util.h"
 
 #ifdef PF_HAVE_CUDA
+#include "pf-test-cuda-graph.h"
 #include "pf-test-graph.h"
 #include "pf-backend.h"
 #include "pf-error.h"
@@ -32,23 +33,11 @@ static char *skip_reason; /* NULL when the CUDA backend is registered */
 #define NEED_GPU() \
   G_STMT_START { if (skip_reason) { g_test_skip (skip_reason); return; } } G_STMT_END
 
-/* Fails the test when the backend recorded an error (or a kernel raised one). */
-#define NO_GPU_ERROR() \
-  G_STMT_START { \
-    GError *_e = NULL; \
-    if (!pf_backend_cuda_take_error (&_e)) \
-      g_error ("CUDA backend error: %s", _e->message); \
-  } G_STMT_END
 
-/* Sparse non-negative images in [0, 1], like normalised calorimeter read-outs. */
 static void
 fill_sparse (float *v, size_t n, uint32_t stream)
 {
-  for (size_t i = 0; i < n; i++)
-    {
-      philox4x32_ctr_t r = pf_rng_block (SEED, stream, (uint32_t) i, 0, 0);
-      v[i] = pf_rng_u01 (r.v[0]) < 0.3f ? pf_rng_u01 (r.v[1]) : 0.0f;
-    }
+  pf_test_fill_sparse (v, n, SEED, stream);
 }
 
 static PfGraph *
@@ -63,24 +52,17 @@ build_planned (PfDevice device)
   return g;
 }
 
-/* A new host copy of a tensor of the CUDA graph. */
+/* New host copies of a tensor of the CUDA graph, and of its gradient. */
 static float *
 download (PfTensor *t)
 {
-  float *h = g_new (float, MAX (t->numel, 1));
-  pf_memory_for (PF_DEVICE_CUDA)->download (h, t->data, t->numel * sizeof (float));
-  NO_GPU_ERROR ();
-  return h;
+  return pf_test_download (t->data, t->numel);
 }
 
-/* A new host copy of a tensor's gradient on the CUDA graph. */
 static float *
 download_grad (PfTensor *t)
 {
-  float *h = g_new (float, MAX (t->numel, 1));
-  pf_memory_for (PF_DEVICE_CUDA)->download (h, t->grad, t->numel * sizeof (float));
-  NO_GPU_ERROR ();
-  return h;
+  return pf_test_download (t->grad, t->numel);
 }
 
 /* Every parameter and buffer of the CUDA graph against the CPU one (same build, so the same
@@ -127,17 +109,7 @@ compare_step (PfGraph *cpu, PfGraph *gpu)
 static void
 sync_state (PfGraph *cpu, PfGraph *gpu)
 {
-  const PfMemory *m = pf_memory_for (PF_DEVICE_CUDA);
-  for (int i = 0; i < pf_graph_n_tensors (cpu); i++)
-    {
-      PfTensor *tc = pf_graph_tensor (cpu, i), *tg = pf_graph_tensor (gpu, i);
-      if (tc->kind == PF_TENSOR_PARAM || tc->kind == PF_TENSOR_BUFFER)
-        m->upload (tg->data, tc->data, tc->numel * sizeof (float));
-    }
-  size_t n = pf_graph_param_floats (cpu);
-  m->upload (pf_graph_adam_m (gpu), pf_graph_adam_m (cpu), n * sizeof (float));
-  m->upload (pf_graph_adam_v (gpu), pf_graph_adam_v (cpu), n * sizeof (float));
-  NO_GPU_ERROR ();
+  pf_test_upload_state (cpu, gpu, TRUE);
 }
 
 static PfTrainStep *
@@ -457,18 +429,6 @@ main (int argc, char **argv)
 
 #else /* !PF_HAVE_CUDA */
 
-static void
-test_not_built (void)
-{
-  g_test_skip ("built without CUDA (nvcc, cuDNN or cuBLAS not found): CUDA graph backend not checked");
-}
-
-int
-main (int argc, char **argv)
-{
-  g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/cuda-graph/not-built", test_not_built);
-  return g_test_run ();
-}
+PF_TEST_MAIN_WITHOUT_CUDA ("/cuda-graph/not-built", "CUDA graph backend")
 
 #endif

@@ -332,18 +332,6 @@ main (int argc, char **argv)
 
 #else /* !PF_HAVE_CUDA */
 
-static void
-test_not_built (void)
-{
-  g_test_skip ("built without CUDA (nvcc, cuDNN or cuBLAS not found): GPU losses not checked");
-}
-
-int
-main (int argc, char **argv)
-{
-  g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/cuda-loss/not-built", test_not_built);
-  return g_test_run ();
-}
+PF_TEST_MAIN_WITHOUT_CUDA ("/cuda-loss/not-built", "GPU losses")
 
 #endif

@@ -22,6 +22,7 @@
 #include "pf-test-util.h"
 
 #ifdef PF_HAVE_CUDA
+#include "pf-test-cuda-graph.h"
 #include "pf-lstm.h"
 #include "pf-cuda.h"
 #include "pf-cuda-lstm.h"
@@ -273,23 +274,11 @@ test_invalid (void)
 #define G_STEPS 2
 #define G_LR 1e-3
 
-/* Fails the test when the backend recorded an error (or a kernel raised one). */
-#define NO_GPU_ERROR() \
-  G_STMT_START { \
-    GError *_e = NULL; \
-    if (!pf_backend_cuda_take_error (&_e)) \
-      g_error ("CUDA backend error: %s", _e->message); \
-  } G_STMT_END
 
-/* Sparse non-negative images in [0, 1], like normalised calorimeter read-outs. */
 static void
 fill_sparse (float *v, size_t n, uint32_t stream)
 {
-  for (size_t i = 0; i < n; i++)
-    {
-      philox4x32_ctr_t r = pf_rng_block (G_SEED, stream, (uint32_t) i, 0, 0);
-      v[i] = pf_rng_u01 (r.v[0]) < 0.3f ? pf_rng_u01 (r.v[1]) : 0.0f;
-    }
+  pf_test_fill_sparse (v, n, G_SEED, stream);
 }
 
 static PfTrainStep *
@@ -309,10 +298,7 @@ new_step (PfGraph *g)
 static float *
 download (const float *dev, size_t n)
 {
-  float *h = g_new (float, MAX (n, 1));
-  pf_memory_for (PF_DEVICE_CUDA)->download (h, dev, n * sizeof (float));
-  NO_GPU_ERROR ();
-  return h;
+  return pf_test_download (dev, n);
 }
 
 /* Every parameter (its value, or its gradient) of the CUDA graph against the CPU one. */
@@ -398,14 +384,7 @@ test_graph (void)
   g_assert_cmpint (lstms, ==, 2);
 
   /* the CPU plan's weights into the CUDA plan (both draw the same, this makes sure) */
-  for (int i = 0; i < pf_graph_n_tensors (cpu); i++)
-    {
-      PfTensor *tc = pf_graph_tensor (cpu, i);
-      if (tc->kind == PF_TENSOR_PARAM || tc->kind == PF_TENSOR_BUFFER)
-        pf_memory_for (PF_DEVICE_CUDA)->upload (pf_graph_tensor (gpu, i)->data, tc->data,
-                                                tc->numel * sizeof (float));
-    }
-  NO_GPU_ERROR ();
+  pf_test_upload_state (cpu, gpu, FALSE);
   compare_params (cpu, gpu, FALSE, 1e-30);
 
   PfTrainStep *sc = new_step (cpu), *sg = new_step (gpu);
@@ -480,18 +459,6 @@ main (int argc, char **argv)
 
 #else /* !PF_HAVE_CUDA */
 
-static void
-test_not_built (void)
-{
-  g_test_skip ("built without CUDA (nvcc, cuDNN or cuBLAS not found): CUDA LSTM not checked");
-}
-
-int
-main (int argc, char **argv)
-{
-  g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/cuda-lstm/not-built", test_not_built);
-  return g_test_run ();
-}
+PF_TEST_MAIN_WITHOUT_CUDA ("/cuda-lstm/not-built", "CUDA LSTM")
 
 #endif

@@ -16,6 +16,7 @@
 #include "pf-test-util.h"
 
 #ifdef PF_HAVE_CUDA
+#include "pf-test-cuda-graph.h"
 #include "pf-ops.h"
 #include "pf-cuda.h"
 #include "pf-cuda-shape.h"
@@ -448,22 +449,10 @@ test_conv3d (void)
 #define NEED_GRAPH() \
   G_STMT_START { if (graph_skip_reason) { g_test_skip (graph_skip_reason); return; } } G_STMT_END
 
-#define NO_GPU_ERROR() \
-  G_STMT_START { \
-    GError *_e = NULL; \
-    if (!pf_backend_cuda_take_error (&_e)) \
-      g_error ("CUDA backend error: %s", _e->message); \
-  } G_STMT_END
-
-/* Sparse non-negative images in [0, 1], like normalised calorimeter read-outs. */
 static void
 fill_sparse (float *v, size_t n, uint32_t stream)
 {
-  for (size_t i = 0; i < n; i++)
-    {
-      philox4x32_ctr_t r = pf_rng_block (G_SEED, stream, (uint32_t) i, 0, 0);
-      v[i] = pf_rng_u01 (r.v[0]) < 0.3f ? pf_rng_u01 (r.v[1]) : 0.0f;
-    }
+  pf_test_fill_sparse (v, n, G_SEED, stream);
 }
 
 typedef PfGraph *(*GraphBuilder) (const char *model, int scale);
@@ -506,10 +495,7 @@ typedef struct {
 static float *
 download (PfTensor *t, gboolean grad)
 {
-  float *h = g_new (float, MAX (t->numel, 1));
-  pf_memory_for (PF_DEVICE_CUDA)->download (h, grad ? t->grad : t->data, t->numel * sizeof (float));
-  NO_GPU_ERROR ();
-  return h;
+  return pf_test_download (grad ? t->grad : t->data, t->numel);
 }
 
 static PfTrainStep *
@@ -567,13 +553,10 @@ test_graph (gconstpointer data)
   for (int i = 0; i < pf_graph_n_tensors (cpu); i++)
     {
       PfTensor *tc = pf_graph_tensor (cpu, i), *tg = pf_graph_tensor (gpu, i);
-      if (tc->kind != PF_TENSOR_PARAM && tc->kind != PF_TENSOR_BUFFER)
-        continue;
       g_assert_cmpstr (tc->name, ==, tg->name);
       g_assert_cmpuint (tc->numel, ==, tg->numel);
-      pf_memory_for (PF_DEVICE_CUDA)->upload (tg->data, tc->data, tc->numel * sizeof (float));
     }
-  NO_GPU_ERROR ();
+  pf_test_upload_state (cpu, gpu, FALSE);
 
   PfTrainStep *sc = new_step (cpu), *sg = new_step (gpu);
   /* inference */
@@ -682,18 +665,6 @@ main (int argc, char **argv)
 
 #else /* !PF_HAVE_CUDA */
 
-static void
-test_not_built (void)
-{
-  g_test_skip ("built without CUDA (nvcc, cuDNN or cuBLAS not found): CUDA shape ops not checked");
-}
-
-int
-main (int argc, char **argv)
-{
-  g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/cuda-shape/not-built", test_not_built);
-  return g_test_run ();
-}
+PF_TEST_MAIN_WITHOUT_CUDA ("/cuda-shape/not-built", "CUDA shape ops")
 
 #endif

@@ -12,6 +12,7 @@
  * events across 2^32 (the high counter word), several seeds. Without a GPU (or without a
  * CUDA build) every test skips itself and says why. */
 #include <glib.h>
+#include "pf-test-util.h"
 #include <math.h>
 #include <string.h>
 #include "pf-sim.h"
@@ -368,18 +369,6 @@ main (int argc, char **argv)
 
 #else /* !PF_HAVE_CUDA */
 
-static void
-test_not_built (void)
-{
-  g_test_skip ("built without CUDA (nvcc, cuDNN or cuBLAS not found): GPU simulator not checked");
-}
-
-int
-main (int argc, char **argv)
-{
-  g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/cuda-sim/not-built", test_not_built);
-  return g_test_run ();
-}
+PF_TEST_MAIN_WITHOUT_CUDA ("/cuda-sim/not-built", "GPU simulator")
 
 #endif
