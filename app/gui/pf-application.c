@@ -179,6 +179,17 @@ pf_application_handle_local_options (GApplication *app, GVariantDict *options)
   return -1;
 }
 
+/* The main loop has ended, but the windows (and their training threads) may outlive it:
+ * stop and join those threads before exit runs the libraries' destructors under them. */
+static void
+pf_application_shutdown (GApplication *app)
+{
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (app)); l; l = l->next)
+    if (PF_IS_WINDOW (l->data))
+      pf_window_shutdown (PF_WINDOW (l->data));
+  G_APPLICATION_CLASS (pf_application_parent_class)->shutdown (app);
+}
+
 static void
 pf_application_dispose (GObject *object)
 {
@@ -195,6 +206,7 @@ pf_application_class_init (PfApplicationClass *klass)
 
   G_OBJECT_CLASS (klass)->dispose = pf_application_dispose;
   app_class->startup = pf_application_startup;
+  app_class->shutdown = pf_application_shutdown;
   app_class->activate = pf_application_activate;
   app_class->open = pf_application_open;
   app_class->handle_local_options = pf_application_handle_local_options;

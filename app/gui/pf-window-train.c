@@ -519,6 +519,13 @@ pf_window_set_measure_frames (PfWindow *self, double seconds)
 /* ---- life cycle ---- */
 
 void
+pf_window_shutdown (PfWindow *self)
+{
+  g_return_if_fail (PF_IS_WINDOW (self));
+  pf_train_controller_shutdown (self->train);
+}
+
+void
 _pf_window_train_init (PfWindow *self)
 {
   self->frame_times = g_array_new (FALSE, FALSE, sizeof (double));

@@ -31,5 +31,7 @@ void pf_window_set_screenshot (PfWindow *self, const char *path, int train_steps
 /* --measure-frames: trains for `seconds`, records GdkFrameClock frame times, prints their
  * percentiles on stdout and quits. */
 void pf_window_set_measure_frames (PfWindow *self, double seconds);
+/* Stops and waits for the window's background work (the application's shutdown). */
+void pf_window_shutdown (PfWindow *self);
 
 G_END_DECLS

@@ -702,21 +702,27 @@ pf_train_controller_get_property (GObject *object, guint id, GValue *value, GPar
     }
 }
 
+void
+pf_train_controller_shutdown (PfTrainController *c)
+{
+  g_return_if_fail (PF_IS_TRAIN_CONTROLLER (c));
+  if (!c->thread)
+    return;
+  g_mutex_lock (&c->run->lock);
+  g_atomic_int_set (&c->run->cancel, 1);
+  c->run->paused = FALSE;
+  g_cond_broadcast (&c->run->cond);
+  g_mutex_unlock (&c->run->lock);
+  g_thread_join (c->thread);
+  c->thread = NULL;
+}
+
 static void
 pf_train_controller_dispose (GObject *object)
 {
   PfTrainController *c = PF_TRAIN_CONTROLLER (object);
   /* a run in flight is stopped (last.h5 saved) and waited for */
-  if (c->thread)
-    {
-      g_mutex_lock (&c->run->lock);
-      g_atomic_int_set (&c->run->cancel, 1);
-      c->run->paused = FALSE;
-      g_cond_broadcast (&c->run->cond);
-      g_mutex_unlock (&c->run->lock);
-      g_thread_join (c->thread);
-      c->thread = NULL;
-    }
+  pf_train_controller_shutdown (c);
   if (c->run && c->run->source)
     g_source_destroy (c->run->source);
   G_OBJECT_CLASS (pf_train_controller_parent_class)->dispose (object);

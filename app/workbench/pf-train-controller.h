@@ -57,6 +57,10 @@ void pf_train_controller_resume (PfTrainController *c);
 /* Asks the trainer to stop (state STOPPING): it saves last.h5 and "finished" follows with a NULL
  * error and state FINISHED (pf_train_controller_get_stopped says it was stopped). */
 void pf_train_controller_stop (PfTrainController *c);
+/* Stops a run in flight (last.h5 is saved) and waits for its thread: before the process exits,
+ * a training thread must not outlive the libraries it runs in (oneDNN's JIT code goes with
+ * the exit handlers). */
+void pf_train_controller_shutdown (PfTrainController *c);
 /* The MIX weight, used from the next batch on. May be called before start (applies to the next
  * run) or while training. */
 void pf_train_controller_set_lambda (PfTrainController *c, double lambda);
