@@ -7,6 +7,7 @@
  * with its jet circles and the histograms of the relative jet energy error. */
 #include "pflow-cli.h"
 #include "pflow-eval.h"
+#include "pf-device.h"
 #include "pf-baseline.h"
 #include "pf-dataset.h"
 #include "pf-error.h"
@@ -239,7 +240,10 @@ pflow_evaluate (const char *ckpt, const char *data, PfSplit split, gboolean pape
   PfBaselineFit *fit = NULL;
   EvalState st = { 0 };
   gboolean ok = FALSE;
-  if (!(pred = pf_predictor_new (ckpt, 64, error)) || !(d = pf_dataset_open (data, error)))
+  /* the GPU when one is usable ("auto" cannot fail) */
+  PfDevice device = PF_DEVICE_CPU;
+  pf_device_pick ("auto", &device, NULL, NULL);
+  if (!(pred = pf_predictor_new_full (ckpt, 64, device, error)) || !(d = pf_dataset_open (data, error)))
     goto out;
   const PfCheckpointInfo *info = pf_predictor_info (pred);
   int S = pf_dataset_image_size (d);

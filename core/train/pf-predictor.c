@@ -107,6 +107,9 @@ pf_predictor_run (PfPredictor *p, const float *in, int64_t n, float *pred, GErro
         p->mem->upload (x->data, p->host_x, x->numel * sizeof (float));
       pf_graph_forward (p->g);
       p->mem->download (p->host_y, y->data, y->numel * sizeof (float));
+      /* a device reports what failed in the forward pass or the copy here */
+      if (!pf_graph_synchronize (p->g, error))
+        return FALSE;
       float *out = pred + (size_t) b * SS;
       for (size_t j = 0; j < (size_t) k * SS; j++)
         out[j] = p->host_y[j] * fr + fmin;
