@@ -10,6 +10,7 @@ B=${1:-build-gpu}
 ninja -C "$B" >/dev/null
 rm -rf .dev/stage && mkdir -p .dev/stage/lib .dev/stage/bin
 cp "$B"/app/pflow .dev/stage/bin/
+[ -x "$B/tests/grad-spread" ] && cp "$B/tests/grad-spread" .dev/stage/bin/
 for t in $(cd "$B/tests" && ls test-cuda* | grep -v "\.p$"); do
   [ -x "$B/tests/$t" ] && cp "$B/tests/$t" .dev/stage/bin/
 done
