@@ -4,7 +4,11 @@
  * conditioning of the gradient (deep BatchNorm stacks cancel in sum(dy)), which sets what a
  * GPU-against-CPU comparison can ask for. Not a test: the reference backend takes minutes at
  * scale 4.
- *   grad-spread MODEL SCALE [ref|cuda]    (fast CPU backend against the one named; default ref) */
+ *   grad-spread MODEL SCALE [ref|cuda|none] [BUNDLE]
+ * compares the fast CPU backend with the one named (default ref). With BUNDLE, the initial
+ * weights, the batch and every backend's gradients are written there (tests/ref/pfref.py's
+ * format) for tests/ref/grad_f64.py, which computes the same gradients in float64 with PyTorch
+ * and says how far each backend is from them. */
 #include <glib.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +17,7 @@
 #include "pf-backend.h"
 #include "pf-model.h"
 #include "pf-train-step.h"
+#include "pf-test-util.h"
 #ifdef PF_HAVE_CUDA
 #include "pf-backend-cuda.h"
 #endif
@@ -31,15 +36,18 @@ main (int argc, char **argv)
 {
   if (argc < 3)
     {
-      fprintf (stderr, "usage: grad-spread MODEL SCALE [ref|cuda]\n");
+      fprintf (stderr, "usage: grad-spread MODEL SCALE [ref|cuda|none] [BUNDLE]\n");
       return 2;
     }
   const char *other = argc > 3 ? argv[3] : "ref";
+  const char *bundle = argc > 4 ? argv[4] : NULL;
   const int scale = atoi (argv[2]), batch = 4, size = 56;
+  const int nb = strcmp (other, "none") ? 2 : 1;
   GError *error = NULL;
-  PfGraph *g[2];
-  PfTrainStep *st[2];
-  for (int k = 0; k < 2; k++)
+  PfGraph *g[2] = { NULL, NULL };
+  PfTrainStep *st[2] = { NULL, NULL };
+  PfRefWriter *w = bundle ? pf_ref_writer_new (bundle) : NULL;
+  for (int k = 0; k < nb; k++)
     {
       PfPlanOptions o = { PF_DEVICE_CPU, true, k == 1 && !strcmp (other, "ref"), 26 };
 #ifdef PF_HAVE_CUDA
@@ -57,12 +65,44 @@ main (int argc, char **argv)
         g_error ("%s", error->message);
       fill (pf_train_step_input (st[k]), (size_t) batch * 4 * size * size, 1);
       fill (pf_train_step_target (st[k]), (size_t) batch * size * size, 2);
+      if (w && k == 0)
+        {
+          /* the state the step starts from (Adam changes the weights after the gradients) */
+          for (int i = 0; i < pf_graph_n_tensors (g[0]); i++)
+            {
+              PfTensor *t = pf_graph_tensor (g[0], i);
+              if (t->kind == PF_TENSOR_PARAM || t->kind == PF_TENSOR_BUFFER)
+                pf_ref_writer_add (w, t->name, t->ndim, t->shape, t->data);
+            }
+          int xs[4] = { batch, 4, size, size }, ys[4] = { batch, 1, size, size };
+          pf_ref_writer_add (w, "x", 4, xs, pf_train_step_input (st[0]));
+          pf_ref_writer_add (w, "y", 4, ys, pf_train_step_target (st[0]));
+          pf_ref_writer_scalar (w, "lambda", ld.lambda);
+        }
       double loss;
       gint64 t0 = g_get_monotonic_time ();
       if (!pf_train_step_run (st[k], &loss, NULL, &error))
         g_error ("%s", error->message);
       printf ("%-5s loss %.9g (%.1f s)\n", k ? other : "fast", loss, (g_get_monotonic_time () - t0) / 1e6);
+      if (w)
+        for (int i = 0; i < pf_graph_n_tensors (g[k]); i++)
+          {
+            PfTensor *t = pf_graph_tensor (g[k], i);
+            if (t->kind != PF_TENSOR_PARAM)
+              continue;
+            float *h = g_new (float, t->numel);
+            pf_memory_for (k && !strcmp (other, "cuda") ? PF_DEVICE_CUDA : PF_DEVICE_CPU)
+              ->download (h, t->grad, t->numel * sizeof (float));
+            char *name = g_strdup_printf ("grad.%s.%s", k ? other : "fast", t->name);
+            pf_ref_writer_add (w, name, t->ndim, t->shape, h);
+            g_free (name);
+            g_free (h);
+          }
     }
+  if (w)
+    pf_ref_writer_close (w);
+  if (nb == 1)
+    return 0;
   /* the same seed gives both plans the same initial weights: the gradients are comparable */
   double d_all = 0, r_all = 0;
   for (int i = 0; i < pf_graph_n_tensors (g[0]); i++)
