@@ -11,9 +11,6 @@
 #include "pf-rng.h"
 #include "pf-train-step.h"
 #include <glib/gi18n.h>
-#ifdef PF_HAVE_CUDA
-#include "pf-backend-cuda.h"
-#endif
 #include <stdio.h>
 #include <string.h>
 
@@ -25,7 +22,7 @@ typedef struct {
 /* Runs tests/ref/torch_bench.py; FALSE with *why when PyTorch is not available. */
 static gboolean
 run_torch (const char *model, int scale, int batch, int steps, int threads, const char *device,
-           const char *loss, gboolean tf32, TorchFigures *out, char **why)
+           const char *loss, const char *precision, TorchFigures *out, char **why)
 {
   /* PFLOW_PYTHON: a GPU machine's PyTorch often lives in a virtual environment. */
   const char *py = g_getenv ("PFLOW_PYTHON") ? g_getenv ("PFLOW_PYTHON") : "/usr/bin/python3";
@@ -40,8 +37,9 @@ run_torch (const char *model, int scale, int batch, int steps, int threads, cons
   char *a_steps = g_strdup_printf ("--steps=%d", steps), *a_thr = g_strdup_printf ("--threads=%d", threads);
   char *a_model = g_strdup_printf ("--model=%s", model), *a_dev = g_strdup_printf ("--device=%s", device);
   char *a_loss = g_strdup_printf ("--loss=%s", loss);
+  char *a_prec = g_strdup_printf ("--precision=%s", precision);
   const char *argv[] = { py, script, a_model, a_scale, a_batch, a_steps, a_thr, a_dev, a_loss,
-                         tf32 ? "--tf32" : NULL, NULL };
+                         a_prec, NULL };
   char *sout = NULL, *serr = NULL;
   int status = 0;
   GError *error = NULL;
@@ -81,6 +79,7 @@ run_torch (const char *model, int scale, int batch, int steps, int threads, cons
   g_free (a_model);
   g_free (a_dev);
   g_free (a_loss);
+  g_free (a_prec);
   g_free (script);
   return ok;
 }
@@ -98,9 +97,9 @@ fill_sparse (float *v, size_t n, uint32_t stream)
 int
 pflow_cmd_bench_train (int argc, char **argv)
 {
-  char *model = NULL, *backend = NULL, *loss_name = NULL;
+  char *model = NULL, *backend = NULL, *loss_name = NULL, *precision = NULL;
   gint scale = 1, batch = 0, steps = 10, warmup = 2, threads = 0, size = 56;
-  gboolean json = FALSE, no_torch = FALSE, reference = FALSE, profile = FALSE, tf32 = FALSE;
+  gboolean json = FALSE, no_torch = FALSE, reference = FALSE, profile = FALSE;
   GOptionEntry entries[] = {
     { "model", 'm', 0, G_OPTION_ARG_STRING, &model, N_("Model name (see pflow models; default cnn)"), "NAME" },
     { "scale", 's', 0, G_OPTION_ARG_INT, &scale, N_("Model scale 1-5 (default 1)"), "K" },
@@ -113,7 +112,7 @@ pflow_cmd_bench_train (int argc, char **argv)
     { "reference", 0, 0, G_OPTION_ARG_NONE, &reference, N_("Time the plain reference ops instead"), NULL },
     { "no-torch", 0, 0, G_OPTION_ARG_NONE, &no_torch, N_("Skip the PyTorch peer"), NULL },
     { "profile", 0, 0, G_OPTION_ARG_NONE, &profile, N_("Print the time of every layer (training steps)"), NULL },
-    { "tf32", 0, 0, G_OPTION_ARG_NONE, &tf32, N_("CUDA: let cuDNN and cuBLAS use TF32 tensor cores (both peers)"), NULL },
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &precision, N_("GPU products in fp32, tf32 or bf16, for both peers (default fp32)"), "NAME" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, N_("Print a JSON object as the last line"), NULL },
     { NULL }
   };
@@ -148,19 +147,15 @@ pflow_cmd_bench_train (int argc, char **argv)
       goto out;
     }
   g_free (what);
-#ifdef PF_HAVE_CUDA
-  if (device == PF_DEVICE_CUDA)
+  if (!pf_device_set_precision (device, precision, &error))
     {
-      if (!pf_cuda_context_set_tf32 (pf_backend_cuda_context (), tf32, &error))
-        {
-          status = pflow_fail ("bench train", error);
-          goto out;
-        }
-      /* a per-layer profile needs the layers run one by one */
-      if (profile)
-        g_setenv ("PF_CUDA_GRAPHS", "0", TRUE);
+      status = pflow_fail ("bench train", error);
+      goto out;
     }
-#endif
+  const char *prec = precision ? precision : "fp32";
+  /* a per-layer profile needs the layers run one by one */
+  if (device == PF_DEVICE_CUDA && profile)
+    g_setenv ("PF_CUDA_GRAPHS", "0", TRUE);
   if (steps <= 0 || warmup < 0 || threads < 0)
     {
       fprintf (stderr, "pflow bench train: --steps must be positive, --warmup and --threads >= 0\n");
@@ -251,14 +246,13 @@ pflow_cmd_bench_train (int argc, char **argv)
   double train_gflops = 3 * flops / train_s / 1e9, infer_gflops = flops / infer_s / 1e9;
 
   gboolean have_torch = !no_torch && run_torch (mname, scale, batch, steps, nthreads, device == PF_DEVICE_CUDA ? "cuda" : "cpu",
-                                                pf_loss_kind_name (loss_kind), tf32, &torch, &why);
+                                                pf_loss_kind_name (loss_kind), prec, &torch, &why);
 
   const char *bdesc = device == PF_DEVICE_CUDA ? "cuda (cuDNN/cuBLAS)" : reference ? "cpu-ref" : "cpu (oneDNN/OpenBLAS)";
   printf ("%s scale %d, batch %d, %zu parameters, loss %s, backend %s, %d CPU threads\n", mname, scale,
           batch, pf_graph_n_params (g), pf_loss_kind_name (loss_kind), bdesc, nthreads);
   if (device == PF_DEVICE_CUDA)
-    printf ("  %s, CUDA graph: %s\n", tf32 ? "TF32 tensor cores allowed (both peers)" : "float32 throughout (both peers)",
-            pf_train_step_graph_state (st));
+    printf ("  products in %s (both peers), CUDA graph: %s\n", prec, pf_train_step_graph_state (st));
   printf ("  pflow   train %9.1f samples/s (%.1f GFLOP/s)   infer %9.1f samples/s (%.1f GFLOP/s)\n",
           train_sps, train_gflops, infer_sps, infer_gflops);
   if (have_torch)
@@ -279,7 +273,7 @@ pflow_cmd_bench_train (int argc, char **argv)
               device == PF_DEVICE_CUDA ? "cuda" : reference ? "cpu-ref" : "cpu", nthreads, train_sps,
               infer_sps, train_gflops, infer_gflops, flops);
       if (device == PF_DEVICE_CUDA)
-        printf (", \"tf32\": %s, \"cuda_graph\": \"%s\"", tf32 ? "true" : "false", pf_train_step_graph_state (st));
+        printf (", \"precision\": \"%s\", \"cuda_graph\": \"%s\"", prec, pf_train_step_graph_state (st));
       if (have_torch)
         printf (", \"torch_train_samples_per_s\": %.3f, \"torch_infer_samples_per_s\": %.3f, "
                 "\"train_ratio_vs_torch\": %.3f, \"infer_ratio_vs_torch\": %.3f",
@@ -295,5 +289,6 @@ out:
   g_free (model);
   g_free (backend);
   g_free (loss_name);
+  g_free (precision);
   return status;
 }

@@ -7,6 +7,7 @@
 #include "pf-trainer.h"
 #include <glib/gi18n.h>
 #include <stdio.h>
+#include <string.h>
 
 typedef struct {
   PflowProgress *bar;
@@ -53,7 +54,7 @@ pflow_cmd_train (int argc, char **argv)
 {
   PfTrainOptions o;
   pf_train_options_init (&o);
-  char *data = NULL, *model = NULL, *loss = NULL, *out = NULL, *device = NULL;
+  char *data = NULL, *model = NULL, *loss = NULL, *out = NULL, *device = NULL, *precision = NULL;
   int scale = 1, epochs = 0, patience = -1, batch = 0, progressive = 0;
   double lambda = o.lambda, lr = 0;
   gint64 events = 0, seed = 26;
@@ -75,6 +76,7 @@ pflow_cmd_train (int argc, char **argv)
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("Output folder: best.h5, last.h5, log.csv, log.json (default runs/MODEL-sSCALE)"), "DIR" },
     { "resume", 0, 0, G_OPTION_ARG_NONE, &resume, N_("Continue from DIR/last.h5"), NULL },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, N_("auto, cpu or cuda (default auto: the GPU when one is usable)"), "NAME" },
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &precision, N_("GPU products in fp32, tf32 or bf16 (default fp32; docs/cuda-backend.md)"), "NAME" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("No progress bar"), NULL },
     { NULL }
   };
@@ -118,13 +120,21 @@ pflow_cmd_train (int argc, char **argv)
   PfTrainCallbacks cb = { on_batch, on_epoch, on_start, &ui };
   GError *error = NULL;
   char *what = NULL;
-  if (!pf_device_pick (device, &o.device, &what, &error))
+  if (!pf_device_pick (device, &o.device, &what, &error)
+      || !pf_device_set_precision (o.device, precision, &error))
     {
+      g_free (what);
+      g_free (dflt_out);
       rc = pflow_fail ("train", error);
       goto out;
     }
   if (!quiet)
-    printf (_("training on the %s\n"), what);
+    {
+      if (precision && strcmp (precision, "fp32"))
+        printf (_("training on the %s, products in %s\n"), what, precision);
+      else
+        printf (_("training on the %s\n"), what);
+    }
   g_free (what);
   PfTrainer *t = pf_trainer_new (&o, &error);
   if (t)
@@ -146,6 +156,7 @@ pflow_cmd_train (int argc, char **argv)
   g_free (dflt_out);
 out:
   g_free (device);
+  g_free (precision);
   g_free (data);
   g_free (model);
   g_free (loss);

@@ -229,9 +229,9 @@ gemm_rm (PfCudaContext *ctx, bool ta, bool tb, int M, int N, int K, const float 
          long long sc, int batch, GError **error)
 {
   const float one = 1.0f;
-  PF_CUBLAS_TRY (cublasSgemmStridedBatched (ctx->cublas, tb ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                            ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &one, B, ldb,
-                                            sb, A, lda, sa, &beta, C, ldc, sc, batch));
+  PF_TRY (_pf_cuda_sgemm_strided_batched (ctx, tb ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                          ta ? CUBLAS_OP_T : CUBLAS_OP_N, N, M, K, &one, B, ldb,
+                                          sb, A, lda, sa, &beta, C, ldc, sc, batch, error));
   return TRUE;
 }
 

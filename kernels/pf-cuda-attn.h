@@ -28,7 +28,7 @@ gboolean pf_cuda_channel_scale_backward (PfCudaContext *ctx, int n, int c, int h
                                          const float *s, const float *dy, float *dx, float *ds,
                                          GError **error);
 
-/* ---- batched matmul (cuBLAS, FP32 unless the context allows TF32) ----------------------- */
+/* ---- batched matmul (cuBLAS, in the context's precision: FP32 by default) -------------- */
 /* C[t] = op(A[t]) op(B[t]) for t < batch: C [batch, m, n]; A [m, k] ([k, m] when ta);
  * B [k, n] ([n, k] when tb); row-major, contiguous batches (pf_bmm_forward_ref). */
 gboolean pf_cuda_bmm_forward (PfCudaContext *ctx, int batch, int m, int n, int k, bool ta, bool tb,

@@ -1,9 +1,43 @@
-/* pf-cuda-blas.cu — Linear layers through cuBLAS SGEMM.
+/* pf-cuda-blas.cu — Linear layers through cuBLAS, and the GEMM entry points every op of the
+ * backend uses, so that the context's precision reaches all of them.
  *
  * cuBLAS is column-major; a row-major [r, c] matrix is the column-major [c, r] matrix, its
- * transpose. So y = x W^T (row-major) is y^T = W x^T (column-major), and so on below. The
- * context's math mode decides TF32 (off by default). */
+ * transpose. So y = x W^T (row-major) is y^T = W x^T (column-major), and so on below. */
 #include "pf-cuda-private.h"
+
+/* FP32 and TF32 keep cublasSgemm (the handle's math mode decides TF32); BF16 asks cuBLAS to
+ * round the float32 operands to bf16 on the tensor cores and accumulate in float32. */
+gboolean
+_pf_cuda_sgemm (PfCudaContext *ctx, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                int k, const float *alpha, const float *A, int lda, const float *B, int ldb,
+                const float *beta, float *C, int ldc, GError **error)
+{
+  if (ctx->precision == PF_CUDA_PRECISION_BF16)
+    PF_CUBLAS_TRY (cublasGemmEx (ctx->cublas, ta, tb, m, n, k, alpha, A, CUDA_R_32F, lda, B,
+                                 CUDA_R_32F, ldb, beta, C, CUDA_R_32F, ldc,
+                                 CUBLAS_COMPUTE_32F_FAST_16BF, CUBLAS_GEMM_DEFAULT));
+  else
+    PF_CUBLAS_TRY (cublasSgemm (ctx->cublas, ta, tb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc));
+  return TRUE;
+}
+
+gboolean
+_pf_cuda_sgemm_strided_batched (PfCudaContext *ctx, cublasOperation_t ta, cublasOperation_t tb,
+                                int m, int n, int k, const float *alpha, const float *A, int lda,
+                                long long sa, const float *B, int ldb, long long sb,
+                                const float *beta, float *C, int ldc, long long sc, int batch,
+                                GError **error)
+{
+  if (ctx->precision == PF_CUDA_PRECISION_BF16)
+    PF_CUBLAS_TRY (cublasGemmStridedBatchedEx (ctx->cublas, ta, tb, m, n, k, alpha, A, CUDA_R_32F,
+                                               lda, sa, B, CUDA_R_32F, ldb, sb, beta, C,
+                                               CUDA_R_32F, ldc, sc, batch,
+                                               CUBLAS_COMPUTE_32F_FAST_16BF, CUBLAS_GEMM_DEFAULT));
+  else
+    PF_CUBLAS_TRY (cublasSgemmStridedBatched (ctx->cublas, ta, tb, m, n, k, alpha, A, lda, sa, B,
+                                              ldb, sb, beta, C, ldc, sc, batch));
+  return TRUE;
+}
 
 /* y[i, j] += b[j] over an [m, out] row-major matrix */
 __global__ static void
@@ -44,8 +78,8 @@ pf_cuda_linear_forward (PfCudaContext *ctx, int m, int in, int out, const float 
     return FALSE;
   const float one = 1.0f, zero = 0.0f;
   /* y^T [out, m] = W [out, in] . x^T [in, m]; W row-major is W^T column-major (ld in) */
-  PF_CUBLAS_TRY (cublasSgemm (ctx->cublas, CUBLAS_OP_T, CUBLAS_OP_N, out, m, in, &one, w, in,
-                              x, in, &zero, y, out));
+  PF_TRY (_pf_cuda_sgemm (ctx, CUBLAS_OP_T, CUBLAS_OP_N, out, m, in, &one, w, in,
+                          x, in, &zero, y, out, error));
   if (b)
     {
       size_t total = (size_t) m * out;
@@ -66,12 +100,12 @@ pf_cuda_linear_backward (PfCudaContext *ctx, int m, int in, int out, const float
   const float one = 1.0f;
   /* dx [m, in] += dy [m, out] W [out, in]:  dx^T [in, m] += W^T [in, out] . dy^T [out, m] */
   if (dx)
-    PF_CUBLAS_TRY (cublasSgemm (ctx->cublas, CUBLAS_OP_N, CUBLAS_OP_N, in, m, out, &one, w, in,
-                                dy, out, &one, dx, in));
+    PF_TRY (_pf_cuda_sgemm (ctx, CUBLAS_OP_N, CUBLAS_OP_N, in, m, out, &one, w, in,
+                            dy, out, &one, dx, in, error));
   /* dw [out, in] += dy^T [out, m] x [m, in]:  dw^T [in, out] += x^T [in, m] . dy [m, out] */
   if (dw)
-    PF_CUBLAS_TRY (cublasSgemm (ctx->cublas, CUBLAS_OP_N, CUBLAS_OP_T, in, out, m, &one, x, in,
-                                dy, out, &one, dw, in));
+    PF_TRY (_pf_cuda_sgemm (ctx, CUBLAS_OP_N, CUBLAS_OP_T, in, out, m, &one, x, in,
+                            dy, out, &one, dw, in, error));
   if (db)
     {
       column_sum_kernel<<<out, PF_CUDA_BLOCK, 0, ctx->stream>>> (m, out, dy, db);

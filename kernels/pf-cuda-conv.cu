@@ -1,37 +1,35 @@
-/* pf-cuda-conv.cu — 2D convolution through cuDNN's legacy convolution API.
+/* pf-cuda-conv.cu — 2D and 3D convolution through cuDNN's N-d legacy convolution API.
  *
  * A plan is built once per shape: descriptors and one algorithm per pass (the fastest of
  * cuDNN's trial runs, or its heuristics; see use_find). All plans of a context share one
  * workspace, grown to the largest need (they run one at a time on the context's stream).
- * Backward passes accumulate through beta = 1.
+ * Backward passes accumulate through beta = 1. The 2-D and 3-D plans differ only in their
+ * shape checks (pf-cuda-conv3d.cu); both are a PfCudaConvCore.
+ * In BF16 mode every pass converts its operands to bf16 copies in the context's bf16
+ * workspace, runs cuDNN's bf16 kernels (float32 accumulation) and converts the result back,
+ * adding it to float32 gradients: the float32 tensors of the graph never change type.
  * The legacy API is marked deprecated in cuDNN 9 but is still shipped and is what PyTorch calls;
  * moving to the graph API is a later step. */
+#include <cuda_bf16.h>
+#include <string.h>
 #include "pf-cuda-private.h"
 
-
 struct _PfCudaConv2dPlan {
-  PfCudaContext *ctx;
-  PfConv2dDesc d;
-  int oh, ow;
-  cudnnTensorDescriptor_t x_desc, y_desc, b_desc;
-  cudnnFilterDescriptor_t w_desc;
-  cudnnConvolutionDescriptor_t conv_desc;
-  cudnnConvolutionFwdAlgo_t fwd_algo;
-  cudnnConvolutionBwdDataAlgo_t bwd_data_algo;
-  cudnnConvolutionBwdFilterAlgo_t bwd_filter_algo;
-  size_t workspace_bytes; /* of the context's shared convolution workspace */
+  PfCudaConvCore core;
 };
 
-/* An algorithm result is usable when it ran, fits the cap and does not bring TF32 tensor
- * cores in behind our back. The cap is an eighth of the device's memory: the fastest
- * algorithms of the large layers (FFT, Winograd) need gigabytes, and all plans share one
- * workspace. */
+/* An algorithm result is usable when it ran and fits the cap, and in FP32 mode when it does
+ * not bring tensor cores (TF32) in behind our back. The cap is an eighth of the device's
+ * memory: the fastest algorithms of the large layers (FFT, Winograd) need gigabytes, and all
+ * plans share one workspace. */
 static gboolean
-algo_ok (cudnnStatus_t status, size_t memory, size_t cap, cudnnMathType_t math, gboolean tf32)
+algo_ok (cudnnStatus_t status, size_t memory, size_t cap, cudnnMathType_t math,
+         PfCudaPrecision precision)
 {
   if (status != CUDNN_STATUS_SUCCESS || memory > cap)
     return FALSE;
-  if (!tf32 && (math == CUDNN_TENSOR_OP_MATH || math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION))
+  if (precision == PF_CUDA_PRECISION_FP32
+      && (math == CUDNN_TENSOR_OP_MATH || math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION))
     return FALSE;
   return TRUE;
 }
@@ -56,7 +54,7 @@ use_find (void)
       PF_CUDNN_TRY (get_call); \
     gboolean found = FALSE; \
     for (int i = 0; i < got && !found; i++) \
-      if (algo_ok (r[i].status, r[i].memory, ctx->total_memory / 8, r[i].mathType, ctx->tf32)) \
+      if (algo_ok (r[i].status, r[i].memory, ctx->total_memory / 8, r[i].mathType, ctx->precision)) \
         { \
           out = r[i].algo; \
           found = TRUE; \
@@ -66,13 +64,12 @@ use_find (void)
                                "this shape (%d results)", got); \
   } G_STMT_END
 
-/* The three algorithms of a convolution (2-D or N-d descriptors) and the workspace they need;
- * shared by the 2-D and 3-D plans. */
-gboolean
-_pf_cuda_conv_choose (PfCudaContext *ctx, cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
-                      cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc,
-                      cudnnConvolutionFwdAlgo_t *fwd_algo, cudnnConvolutionBwdDataAlgo_t *bwd_data_algo,
-                      cudnnConvolutionBwdFilterAlgo_t *bwd_filter_algo, size_t *workspace, GError **error)
+/* The three algorithms of a convolution and the workspace they need. */
+static gboolean
+conv_choose (PfCudaContext *ctx, cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
+             cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc,
+             cudnnConvolutionFwdAlgo_t *fwd_algo, cudnnConvolutionBwdDataAlgo_t *bwd_data_algo,
+             cudnnConvolutionBwdFilterAlgo_t *bwd_filter_algo, size_t *workspace, GError **error)
 {
   size_t ws = 0, need = 0;
 
@@ -113,46 +110,271 @@ _pf_cuda_conv_choose (PfCudaContext *ctx, cudnnTensorDescriptor_t x_desc, cudnnF
   return TRUE;
 }
 
-static gboolean
-plan_choose (PfCudaConv2dPlan *p, GError **error)
+/* ---- bf16 copies ------------------------------------------------------------------------- */
+__global__ static void
+to_bf16_kernel (size_t n, const float *src, __nv_bfloat16 *dst)
 {
-  if (!_pf_cuda_conv_choose (p->ctx, p->x_desc, p->w_desc, p->conv_desc, p->y_desc, &p->fwd_algo,
-                             &p->bwd_data_algo, &p->bwd_filter_algo, &p->workspace_bytes, error))
+  for (size_t i = blockIdx.x * (size_t) blockDim.x + threadIdx.x; i < n;
+       i += (size_t) gridDim.x * blockDim.x)
+    dst[i] = __float2bfloat16_rn (src[i]);
+}
+
+/* dst = src (accumulate false) or dst += src, in float32 */
+__global__ static void
+from_bf16_kernel (size_t n, const __nv_bfloat16 *src, float *dst, bool accumulate)
+{
+  for (size_t i = blockIdx.x * (size_t) blockDim.x + threadIdx.x; i < n;
+       i += (size_t) gridDim.x * blockDim.x)
+    dst[i] = (accumulate ? dst[i] : 0.0f) + __bfloat162float (src[i]);
+}
+
+static gboolean
+to_bf16 (PfCudaContext *ctx, size_t n, const float *src, __nv_bfloat16 *dst, GError **error)
+{
+  to_bf16_kernel<<<_pf_cuda_grid (ctx, n), PF_CUDA_BLOCK, 0, ctx->stream>>> (n, src, dst);
+  PF_CUDA_LAUNCHED ("to_bf16_kernel");
+  return TRUE;
+}
+
+static gboolean
+from_bf16 (PfCudaContext *ctx, size_t n, const __nv_bfloat16 *src, float *dst, bool accumulate,
+           GError **error)
+{
+  from_bf16_kernel<<<_pf_cuda_grid (ctx, n), PF_CUDA_BLOCK, 0, ctx->stream>>> (n, src, dst,
+                                                                              accumulate);
+  PF_CUDA_LAUNCHED ("from_bf16_kernel");
+  return TRUE;
+}
+
+/* The bf16 workspace holds x, w, y and dw, each section 256-byte aligned (cuDNN's tensor-core
+ * kernels want aligned operands). */
+static size_t
+bf16_section (size_t n)
+{
+  return (n * sizeof (__nv_bfloat16) + 255) & ~(size_t) 255;
+}
+
+typedef struct {
+  __nv_bfloat16 *x, *w, *y, *dw;
+} Bf16Copies;
+
+static Bf16Copies
+bf16_copies (const PfCudaConvCore *c)
+{
+  char *base = (char *) c->ctx->bf16_ws;
+  Bf16Copies h;
+  h.x = (__nv_bfloat16 *) base;
+  h.w = (__nv_bfloat16 *) (base + bf16_section (c->nx));
+  h.y = (__nv_bfloat16 *) (base + bf16_section (c->nx) + bf16_section (c->nw));
+  h.dw = (__nv_bfloat16 *) (base + bf16_section (c->nx) + bf16_section (c->nw) + bf16_section (c->ny));
+  return h;
+}
+
+/* ---- the shared plan ---------------------------------------------------------------------- */
+static gboolean
+set_tensor (cudnnTensorDescriptor_t *desc, cudnnDataType_t type, int nd, const int *dim,
+            GError **error)
+{
+  PF_CUDNN_TRY (cudnnCreateTensorDescriptor (desc));
+  PF_CUDNN_TRY (cudnnSetTensorNdDescriptorEx (*desc, CUDNN_TENSOR_NCHW, type, nd, dim));
+  return TRUE;
+}
+
+static gboolean
+set_filter (cudnnFilterDescriptor_t *desc, cudnnDataType_t type, int nd, const int *dim,
+            GError **error)
+{
+  PF_CUDNN_TRY (cudnnCreateFilterDescriptor (desc));
+  PF_CUDNN_TRY (cudnnSetFilterNdDescriptor (*desc, type, CUDNN_TENSOR_NCHW, nd, dim));
+  return TRUE;
+}
+
+static size_t
+elements (int nd, const int *dim)
+{
+  size_t n = 1;
+  for (int i = 0; i < nd; i++)
+    n *= (size_t) dim[i];
+  return n;
+}
+
+/* "[2,3,8,8]" */
+static char *
+dims_str (int nd, const int *dim)
+{
+  GString *s = g_string_new ("[");
+  for (int i = 0; i < nd; i++)
+    g_string_append_printf (s, i ? ",%d" : "%d", dim[i]);
+  g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}
+
+gboolean
+_pf_cuda_conv_core_init (PfCudaConvCore *c, PfCudaContext *ctx, int nsp, const int *xdim,
+                         const int *wdim, const int *ydim, const int *pad, const int *stride,
+                         GError **error)
+{
+  const int nd = nsp + 2;
+  const int dilation[3] = { 1, 1, 1 };
+  const gboolean bf16 = ctx->precision == PF_CUDA_PRECISION_BF16;
+  c->ctx = ctx;
+  c->nx = elements (nd, xdim);
+  c->nw = elements (nd, wdim);
+  c->ny = elements (nd, ydim);
+  if (!set_tensor (&c->x_desc, CUDNN_DATA_FLOAT, nd, xdim, error)
+      || !set_filter (&c->w_desc, CUDNN_DATA_FLOAT, nd, wdim, error))
     return FALSE;
-  return p->workspace_bytes == 0 || _pf_cuda_conv_workspace (p->ctx, p->workspace_bytes, error);
-}
-
-static gboolean
-plan_init (PfCudaConv2dPlan *p, GError **error)
-{
-  const PfConv2dDesc *d = &p->d;
-  PF_CUDNN_TRY (cudnnCreateTensorDescriptor (&p->x_desc));
-  PF_CUDNN_TRY (cudnnCreateTensorDescriptor (&p->y_desc));
-  PF_CUDNN_TRY (cudnnCreateTensorDescriptor (&p->b_desc));
-  PF_CUDNN_TRY (cudnnCreateFilterDescriptor (&p->w_desc));
-  PF_CUDNN_TRY (cudnnCreateConvolutionDescriptor (&p->conv_desc));
-  PF_CUDNN_TRY (cudnnSetTensor4dDescriptor (p->x_desc, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT,
-                                            d->n, d->c_in, d->h, d->w));
-  PF_CUDNN_TRY (cudnnSetFilter4dDescriptor (p->w_desc, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW,
-                                            d->c_out, d->c_in, d->kh, d->kw));
-  /* cross-correlation, as PyTorch's Conv2d and pf_conv2d_forward_ref */
-  PF_CUDNN_TRY (cudnnSetConvolution2dDescriptor (p->conv_desc, d->ph, d->pw, d->sh, d->sw, 1, 1,
+  PF_CUDNN_TRY (cudnnCreateConvolutionDescriptor (&c->conv_desc));
+  /* cross-correlation, as PyTorch's ConvNd and the reference ops; float32 accumulation in
+   * every mode */
+  PF_CUDNN_TRY (cudnnSetConvolutionNdDescriptor (c->conv_desc, nsp, pad, stride, dilation,
                                                  CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-  PF_CUDNN_TRY (cudnnSetConvolutionMathType (p->conv_desc,
-                                             p->ctx->tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH));
-  int n, c, h, w;
-  PF_CUDNN_TRY (cudnnGetConvolution2dForwardOutputDim (p->conv_desc, p->x_desc, p->w_desc,
-                                                       &n, &c, &h, &w));
-  if (n != d->n || c != d->c_out || h != p->oh || w != p->ow)
-    return _pf_cuda_invalid (error, "cuDNN output shape [%d,%d,%d,%d] differs from the expected "
-                             "[%d,%d,%d,%d]", n, c, h, w, d->n, d->c_out, p->oh, p->ow);
-  PF_CUDNN_TRY (cudnnSetTensor4dDescriptor (p->y_desc, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT,
-                                            d->n, d->c_out, p->oh, p->ow));
-  PF_CUDNN_TRY (cudnnSetTensor4dDescriptor (p->b_desc, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT,
-                                            1, d->c_out, 1, 1));
-  return plan_choose (p, error);
+  PF_CUDNN_TRY (cudnnSetConvolutionMathType (c->conv_desc,
+                                             ctx->precision == PF_CUDA_PRECISION_FP32 ? CUDNN_FMA_MATH
+                                             : bf16 ? CUDNN_TENSOR_OP_MATH : CUDNN_DEFAULT_MATH));
+  int got[5];
+  PF_CUDNN_TRY (cudnnGetConvolutionNdForwardOutputDim (c->conv_desc, c->x_desc, c->w_desc, nd, got));
+  if (memcmp (got, ydim, nd * sizeof (int)) != 0)
+    {
+      char *g = dims_str (nd, got), *e = dims_str (nd, ydim);
+      _pf_cuda_invalid (error, "cuDNN output shape %s differs from the expected %s", g, e);
+      g_free (g);
+      g_free (e);
+      return FALSE;
+    }
+  int bdim[5] = { 1, ydim[1], 1, 1, 1 };
+  if (!set_tensor (&c->y_desc, CUDNN_DATA_FLOAT, nd, ydim, error)
+      || !set_tensor (&c->b_desc, CUDNN_DATA_FLOAT, nd, bdim, error))
+    return FALSE;
+  if (bf16)
+    {
+      if (!set_tensor (&c->xh_desc, CUDNN_DATA_BFLOAT16, nd, xdim, error)
+          || !set_filter (&c->wh_desc, CUDNN_DATA_BFLOAT16, nd, wdim, error)
+          || !set_tensor (&c->yh_desc, CUDNN_DATA_BFLOAT16, nd, ydim, error))
+        return FALSE;
+      size_t need = bf16_section (c->nx) + 2 * bf16_section (c->nw) + bf16_section (c->ny);
+      if (!_pf_cuda_grow (ctx, &ctx->bf16_ws, &ctx->bf16_ws_bytes, need, "bf16 convolution operands",
+                          error))
+        return FALSE;
+    }
+  if (!conv_choose (ctx, bf16 ? c->xh_desc : c->x_desc, bf16 ? c->wh_desc : c->w_desc,
+                    c->conv_desc, bf16 ? c->yh_desc : c->y_desc, &c->fwd_algo,
+                    &c->bwd_data_algo, &c->bwd_filter_algo, &c->workspace_bytes, error))
+    return FALSE;
+  return c->workspace_bytes == 0
+         || _pf_cuda_grow (ctx, &ctx->conv_ws, &ctx->conv_ws_bytes, c->workspace_bytes,
+                           "convolution workspace", error);
 }
 
+void
+_pf_cuda_conv_core_clear (PfCudaConvCore *c)
+{
+  if (c->conv_desc)
+    cudnnDestroyConvolutionDescriptor (c->conv_desc);
+  cudnnFilterDescriptor_t filters[] = { c->w_desc, c->wh_desc };
+  for (size_t i = 0; i < G_N_ELEMENTS (filters); i++)
+    if (filters[i])
+      cudnnDestroyFilterDescriptor (filters[i]);
+  cudnnTensorDescriptor_t tensors[] = { c->x_desc, c->y_desc, c->b_desc, c->xh_desc, c->yh_desc };
+  for (size_t i = 0; i < G_N_ELEMENTS (tensors); i++)
+    if (tensors[i])
+      cudnnDestroyTensorDescriptor (tensors[i]);
+  memset (c, 0, sizeof *c);
+}
+
+gboolean
+_pf_cuda_conv_core_forward (PfCudaConvCore *c, const float *x, const float *w, const float *b,
+                            float *y, GError **error)
+{
+  PfCudaContext *ctx = c->ctx;
+  const float one = 1.0f, zero = 0.0f;
+  if (ctx->precision == PF_CUDA_PRECISION_BF16)
+    {
+      Bf16Copies h = bf16_copies (c);
+      if (!to_bf16 (ctx, c->nx, x, h.x, error) || !to_bf16 (ctx, c->nw, w, h.w, error))
+        return FALSE;
+      PF_CUDNN_TRY (cudnnConvolutionForward (ctx->cudnn, &one, c->xh_desc, h.x, c->wh_desc, h.w,
+                                             c->conv_desc, c->fwd_algo, ctx->conv_ws,
+                                             c->workspace_bytes, &zero, c->yh_desc, h.y));
+      if (!from_bf16 (ctx, c->ny, h.y, y, false, error))
+        return FALSE;
+    }
+  else
+    PF_CUDNN_TRY (cudnnConvolutionForward (ctx->cudnn, &one, c->x_desc, x, c->w_desc, w,
+                                           c->conv_desc, c->fwd_algo, ctx->conv_ws,
+                                           c->workspace_bytes, &zero, c->y_desc, y));
+  if (b)
+    PF_CUDNN_TRY (cudnnAddTensor (ctx->cudnn, &one, c->b_desc, b, &one, c->y_desc, y));
+  return TRUE;
+}
+
+/* BF16 mode: dy, x and w to bf16; the weight gradient first (it reads x's copy), then the
+ * data gradient (it overwrites x's copy); both are added to the float32 gradients. */
+static gboolean
+backward_bf16 (PfCudaConvCore *c, const float *x, const float *w, const float *dy, float *dx,
+               float *dw, GError **error)
+{
+  PfCudaContext *ctx = c->ctx;
+  const float one = 1.0f, zero = 0.0f;
+  Bf16Copies h = bf16_copies (c);
+  if (!to_bf16 (ctx, c->ny, dy, h.y, error))
+    return FALSE;
+  if (dw)
+    {
+      if (!to_bf16 (ctx, c->nx, x, h.x, error))
+        return FALSE;
+      PF_CUDNN_TRY (cudnnConvolutionBackwardFilter (ctx->cudnn, &one, c->xh_desc, h.x, c->yh_desc,
+                                                    h.y, c->conv_desc, c->bwd_filter_algo,
+                                                    ctx->conv_ws, c->workspace_bytes, &zero,
+                                                    c->wh_desc, h.dw));
+      if (!from_bf16 (ctx, c->nw, h.dw, dw, true, error))
+        return FALSE;
+    }
+  if (dx)
+    {
+      if (!to_bf16 (ctx, c->nw, w, h.w, error))
+        return FALSE;
+      PF_CUDNN_TRY (cudnnConvolutionBackwardData (ctx->cudnn, &one, c->wh_desc, h.w, c->yh_desc,
+                                                  h.y, c->conv_desc, c->bwd_data_algo,
+                                                  ctx->conv_ws, c->workspace_bytes, &zero,
+                                                  c->xh_desc, h.x));
+      if (!from_bf16 (ctx, c->nx, h.x, dx, true, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+_pf_cuda_conv_core_backward (PfCudaConvCore *c, const float *x, const float *w, const float *dy,
+                             float *dx, float *dw, float *db, GError **error)
+{
+  PfCudaContext *ctx = c->ctx;
+  const float one = 1.0f;
+  if (ctx->precision == PF_CUDA_PRECISION_BF16)
+    {
+      if (!backward_bf16 (c, x, w, dy, dx, dw, error))
+        return FALSE;
+    }
+  else
+    {
+      /* beta = 1: cuDNN adds to what the gradient buffers hold, the accumulate contract (the
+       * shared front-end kernels of the 3D models rely on it: two nodes add into one dw) */
+      if (dx)
+        PF_CUDNN_TRY (cudnnConvolutionBackwardData (ctx->cudnn, &one, c->w_desc, w, c->y_desc, dy,
+                                                    c->conv_desc, c->bwd_data_algo, ctx->conv_ws,
+                                                    c->workspace_bytes, &one, c->x_desc, dx));
+      if (dw)
+        PF_CUDNN_TRY (cudnnConvolutionBackwardFilter (ctx->cudnn, &one, c->x_desc, x, c->y_desc,
+                                                      dy, c->conv_desc, c->bwd_filter_algo,
+                                                      ctx->conv_ws, c->workspace_bytes, &one,
+                                                      c->w_desc, dw));
+    }
+  if (db)
+    PF_CUDNN_TRY (cudnnConvolutionBackwardBias (ctx->cudnn, &one, c->y_desc, dy, &one, c->b_desc, db));
+  return TRUE;
+}
+
+/* ---- the 2-D plan -------------------------------------------------------------------------- */
 PfCudaConv2dPlan *
 pf_cuda_conv2d_plan_new (PfCudaContext *ctx, const PfConv2dDesc *d, GError **error)
 {
@@ -165,12 +387,13 @@ pf_cuda_conv2d_plan_new (PfCudaContext *ctx, const PfConv2dDesc *d, GError **err
                         d->c_in, d->kh, d->kw, d->sh, d->sw, d->ph, d->pw);
       return NULL;
     }
+  const int xdim[4] = { d->n, d->c_in, d->h, d->w };
+  const int wdim[4] = { d->c_out, d->c_in, d->kh, d->kw };
+  const int ydim[4] = { d->n, d->c_out, pf_conv2d_out_h (d), pf_conv2d_out_w (d) };
+  const int pad[2] = { d->ph, d->pw };
+  const int stride[2] = { d->sh, d->sw };
   PfCudaConv2dPlan *p = g_new0 (PfCudaConv2dPlan, 1);
-  p->ctx = ctx;
-  p->d = *d;
-  p->oh = pf_conv2d_out_h (d);
-  p->ow = pf_conv2d_out_w (d);
-  if (!plan_init (p, error))
+  if (!_pf_cuda_conv_core_init (&p->core, ctx, 2, xdim, wdim, ydim, pad, stride, error))
     {
       pf_cuda_conv2d_plan_free (p);
       return NULL;
@@ -183,78 +406,26 @@ pf_cuda_conv2d_plan_free (PfCudaConv2dPlan *p)
 {
   if (!p)
     return;
-  if (p->conv_desc)
-    cudnnDestroyConvolutionDescriptor (p->conv_desc);
-  if (p->w_desc)
-    cudnnDestroyFilterDescriptor (p->w_desc);
-  if (p->b_desc)
-    cudnnDestroyTensorDescriptor (p->b_desc);
-  if (p->y_desc)
-    cudnnDestroyTensorDescriptor (p->y_desc);
-  if (p->x_desc)
-    cudnnDestroyTensorDescriptor (p->x_desc);
+  _pf_cuda_conv_core_clear (&p->core);
   g_free (p);
 }
 
 size_t
 pf_cuda_conv2d_plan_workspace (const PfCudaConv2dPlan *p)
 {
-  return p->workspace_bytes;
+  return p->core.workspace_bytes;
 }
 
 gboolean
 pf_cuda_conv2d_forward (PfCudaConv2dPlan *p, const float *x, const float *w, const float *b,
                         float *y, GError **error)
 {
-  cudnnHandle_t h = p->ctx->cudnn;
-  const float one = 1.0f, zero = 0.0f;
-  PF_CUDNN_TRY (cudnnConvolutionForward (h, &one, p->x_desc, x, p->w_desc, w, p->conv_desc,
-                                         p->fwd_algo, p->ctx->conv_ws, p->workspace_bytes,
-                                         &zero, p->y_desc, y));
-  if (b)
-    PF_CUDNN_TRY (cudnnAddTensor (h, &one, p->b_desc, b, &one, p->y_desc, y));
-  return TRUE;
+  return _pf_cuda_conv_core_forward (&p->core, x, w, b, y, error);
 }
 
 gboolean
 pf_cuda_conv2d_backward (PfCudaConv2dPlan *p, const float *x, const float *w, const float *dy,
                          float *dx, float *dw, float *db, GError **error)
 {
-  cudnnHandle_t h = p->ctx->cudnn;
-  const float one = 1.0f;
-  /* beta = 1: cuDNN adds to what the gradient buffers hold, the accumulate contract */
-  if (dx)
-    PF_CUDNN_TRY (cudnnConvolutionBackwardData (h, &one, p->w_desc, w, p->y_desc, dy,
-                                                p->conv_desc, p->bwd_data_algo, p->ctx->conv_ws,
-                                                p->workspace_bytes, &one, p->x_desc, dx));
-  if (dw)
-    PF_CUDNN_TRY (cudnnConvolutionBackwardFilter (h, &one, p->x_desc, x, p->y_desc, dy,
-                                                  p->conv_desc, p->bwd_filter_algo, p->ctx->conv_ws,
-                                                  p->workspace_bytes, &one, p->w_desc, dw));
-  if (db)
-    PF_CUDNN_TRY (cudnnConvolutionBackwardBias (h, &one, p->y_desc, dy, &one, p->b_desc, db));
-  return TRUE;
-}
-
-void *
-_pf_cuda_conv_workspace (PfCudaContext *ctx, size_t bytes, GError **error)
-{
-  if (bytes <= ctx->conv_ws_bytes)
-    return ctx->conv_ws;
-  if (ctx->conv_ws)
-    {
-      /* a recorded graph may still point into it: retired, freed with the context */
-      if (!ctx->retired)
-        ctx->retired = g_ptr_array_new ();
-      g_ptr_array_add (ctx->retired, ctx->conv_ws);
-      ctx->conv_ws = NULL;
-      ctx->conv_ws_bytes = 0;
-    }
-  if (!_pf_cuda_check (cudaMalloc (&ctx->conv_ws, bytes), "cudaMalloc (convolution workspace)", error))
-    {
-      ctx->conv_ws = NULL;
-      return NULL;
-    }
-  ctx->conv_ws_bytes = bytes;
-  return ctx->conv_ws;
+  return _pf_cuda_conv_core_backward (&p->core, x, w, dy, dx, dw, db, error);
 }

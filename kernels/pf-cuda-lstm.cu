@@ -9,8 +9,8 @@
  * plus a reserve buffer the graph's plan does not have, and cudnnRNNBackwardWeights_v8 adds
  * into dweights only in its own layout. Plain GEMMs read the parameters and the saved
  * workspace exactly where the planner put them (the same tensors as on the CPU, so one plan for
- * both devices), keep FP32 unless the context asks for TF32 (the cuBLAS handle's math mode,
- * set by pf_cuda_context_set_tf32), and every step is deterministic.
+ * both devices), compute in the context's precision (_pf_cuda_sgemm: FP32 unless
+ * pf_cuda_context_set_precision asks otherwise), and every step is deterministic.
  *
  * Per layer, forward writes b_ih + b_hh into the gate rows, adds the input projection of all
  * B*T rows as ONE product ([B*T, in] x W_ih^T), then per step adds the recurrent product
@@ -245,8 +245,8 @@ pf_cuda_lstm_forward (PfCudaContext *ctx, const PfLstmDesc *d, const float *x, c
       bias_rows_kernel<<<_pf_cuda_grid (ctx, ng), PF_CUDA_BLOCK, 0, ctx->stream>>>
         (ng, G, b_ih, b_hh, gl);
       PF_CUDA_LAUNCHED ("bias_rows_kernel");
-      PF_CUBLAS_TRY (cublasSgemm (ctx->cublas, CUBLAS_OP_T, CUBLAS_OP_N, G, (int) BT, in, &one,
-                                  w_ih, in, xin, in, &one, gl, G));
+      PF_TRY (_pf_cuda_sgemm (ctx, CUBLAS_OP_T, CUBLAS_OP_N, G, (int) BT, in, &one,
+                              w_ih, in, xin, in, &one, gl, G, error));
 
       for (int t = 0; t < T; t++)
         {
@@ -254,8 +254,8 @@ pf_cuda_lstm_forward (PfCudaContext *ctx, const PfLstmDesc *d, const float *x, c
           const float *hp = t == 0 ? hl0 : hseq + (size_t) (t - 1) * H;
           const int ldh = t == 0 ? H : T * H;
           /* gates_t [B, G] (row stride T*G) += h_{t-1} [B, H] W_hh^T */
-          PF_CUBLAS_TRY (cublasSgemm (ctx->cublas, CUBLAS_OP_T, CUBLAS_OP_N, G, B, H, &one, w_hh,
-                                      H, hp, ldh, &one, gl + (size_t) t * G, T * G));
+          PF_TRY (_pf_cuda_sgemm (ctx, CUBLAS_OP_T, CUBLAS_OP_N, G, B, H, &one, w_hh,
+                                  H, hp, ldh, &one, gl + (size_t) t * G, T * G, error));
           gates_forward_kernel<<<_pf_cuda_grid (ctx, BH), PF_CUDA_BLOCK, 0, ctx->stream>>>
             (BH, T, H, t, cl0, gl, hseq, cseq);
           PF_CUDA_LAUNCHED ("gates_forward_kernel");
@@ -311,8 +311,8 @@ pf_cuda_lstm_backward (PfCudaContext *ctx, const PfLstmDesc *d, const float *x, 
           PF_CUDA_LAUNCHED ("gates_backward_kernel");
           /* dh_{t-1} [B, H] = da_t [B, G] (row stride T*G) W_hh [G, H], overwritten (beta 0
            * never reads dh); at t = 0 this is the gradient w.r.t. h0 */
-          PF_CUBLAS_TRY (cublasSgemm (ctx->cublas, CUBLAS_OP_N, CUBLAS_OP_N, H, B, G, &one, w_hh,
-                                      H, v.da + (size_t) t * G, T * G, &zero, v.dh, H));
+          PF_TRY (_pf_cuda_sgemm (ctx, CUBLAS_OP_N, CUBLAS_OP_N, H, B, G, &one, w_hh,
+                                  H, v.da + (size_t) t * G, T * G, &zero, v.dh, H, error));
         }
       if (dh0 && !pf_cuda_axpy (ctx, BH, 1.0f, v.dh, dh0 + (size_t) l * BH, error))
         return FALSE;
@@ -333,11 +333,11 @@ pf_cuda_lstm_backward (PfCudaContext *ctx, const PfLstmDesc *d, const float *x, 
                                    (size_t) (T - 1) * H, B, error))
             return FALSE;
           /* dW_ih [G, in] += da^T [G, BT] xin [BT, in] */
-          PF_CUBLAS_TRY (cublasSgemm (ctx->cublas, CUBLAS_OP_N, CUBLAS_OP_T, in, G, (int) BT, &one,
-                                      xin, in, v.da, G, &one, dw_ih, in));
+          PF_TRY (_pf_cuda_sgemm (ctx, CUBLAS_OP_N, CUBLAS_OP_T, in, G, (int) BT, &one,
+                                  xin, in, v.da, G, &one, dw_ih, in, error));
           /* dW_hh [G, H] += da^T [G, BT] h_prev [BT, H] */
-          PF_CUBLAS_TRY (cublasSgemm (ctx->cublas, CUBLAS_OP_N, CUBLAS_OP_T, H, G, (int) BT, &one,
-                                      v.dseq, H, v.da, G, &one, dw_hh, H));
+          PF_TRY (_pf_cuda_sgemm (ctx, CUBLAS_OP_N, CUBLAS_OP_T, H, G, (int) BT, &one,
+                                  v.dseq, H, v.da, G, &one, dw_hh, H, error));
           bias_grad_kernel<<<G, PF_CUDA_BLOCK, 0, ctx->stream>>> ((int) BT, G, v.da, db_ih, db_hh);
           PF_CUDA_LAUNCHED ("bias_grad_kernel");
         }
@@ -348,8 +348,8 @@ pf_cuda_lstm_backward (PfCudaContext *ctx, const PfLstmDesc *d, const float *x, 
       if (din)
         {
           const float beta = l > 0 ? 0.0f : 1.0f;
-          PF_CUBLAS_TRY (cublasSgemm (ctx->cublas, CUBLAS_OP_N, CUBLAS_OP_N, in, (int) BT, G, &one,
-                                      w_ih, in, v.da, G, &beta, din, in));
+          PF_TRY (_pf_cuda_sgemm (ctx, CUBLAS_OP_N, CUBLAS_OP_N, in, (int) BT, G, &one,
+                                  w_ih, in, v.da, G, &beta, din, in, error));
         }
     }
   return TRUE;

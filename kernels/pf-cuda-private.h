@@ -17,7 +17,7 @@ struct _PfCudaContext {
   cudaStream_t stream;
   cudnnHandle_t cudnn;
   cublasHandle_t cublas;
-  gboolean tf32;
+  PfCudaPrecision precision;
   /* device scratch for the partial sums of the losses; grows on demand, so it is allocated
    * in the first training step and reused after */
   void *scratch;
@@ -31,6 +31,10 @@ struct _PfCudaContext {
   size_t conv_ws_bytes;
   /* cuBLAS's workspace, given to it once so that it never allocates inside a graph capture */
   void *cublas_ws;
+  /* BF16 mode: the bf16 copies of a convolution's operands, shared by all plans (they run one
+   * at a time and convert their operands on every call, so nothing is kept in between) */
+  void *bf16_ws;
+  size_t bf16_ws_bytes;
 };
 
 gboolean _pf_cuda_check (cudaError_t e, const char *call, GError **error);
@@ -41,16 +45,52 @@ gboolean _pf_cuda_launch_check (const char *kernel, GError **error);
 /* At least `bytes` of device scratch, valid until the next call (stream-ordered). */
 void *_pf_cuda_scratch (PfCudaContext *ctx, size_t bytes, GError **error);
 gboolean _pf_cuda_invalid (GError **error, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
-/* At least `bytes` of the shared convolution workspace (ctx->conv_ws afterwards). */
-void *_pf_cuda_conv_workspace (PfCudaContext *ctx, size_t bytes, GError **error);
-/* A convolution's three algorithms (fastest of cuDNN's trial runs, TF32 only when the context
- * allows it) and the workspace they need (pf-cuda-conv.cu). */
-gboolean _pf_cuda_conv_choose (PfCudaContext *ctx, cudnnTensorDescriptor_t x_desc,
-                               cudnnFilterDescriptor_t w_desc, cudnnConvolutionDescriptor_t conv_desc,
-                               cudnnTensorDescriptor_t y_desc, cudnnConvolutionFwdAlgo_t *fwd_algo,
-                               cudnnConvolutionBwdDataAlgo_t *bwd_data_algo,
-                               cudnnConvolutionBwdFilterAlgo_t *bwd_filter_algo, size_t *workspace,
-                               GError **error);
+/* A device buffer of the context of at least `bytes`, grown on demand: the old one is retired
+ * (kept until the context goes, since a recorded graph may still point into it), never freed. */
+void *_pf_cuda_grow (PfCudaContext *ctx, void **buf, size_t *buf_bytes, size_t bytes,
+                     const char *what, GError **error);
+/* A convolution of 2 or 3 spatial dimensions through cuDNN's N-d legacy API: what the 2-D and
+ * 3-D plans share (pf-cuda-conv.cu). In BF16 mode the products run on bf16 copies of the
+ * operands (the h_ descriptors); the float32 descriptors serve the bias. */
+typedef struct {
+  PfCudaContext *ctx;
+  cudnnTensorDescriptor_t x_desc, y_desc, b_desc;
+  cudnnFilterDescriptor_t w_desc;
+  cudnnTensorDescriptor_t xh_desc, yh_desc;
+  cudnnFilterDescriptor_t wh_desc;
+  cudnnConvolutionDescriptor_t conv_desc;
+  cudnnConvolutionFwdAlgo_t fwd_algo;
+  cudnnConvolutionBwdDataAlgo_t bwd_data_algo;
+  cudnnConvolutionBwdFilterAlgo_t bwd_filter_algo;
+  size_t workspace_bytes; /* of the context's shared convolution workspace */
+  size_t nx, nw, ny;      /* elements of x, w and y */
+} PfCudaConvCore;
+
+/* Sets up `c` for NCHW / NCDHW tensors: `nsp` spatial dimensions (2 or 3), xdim and wdim with
+ * nsp + 2 entries, pad and stride with nsp; ydim is the output shape the caller expects
+ * (checked against cuDNN's). Chooses the algorithms. On failure the caller frees `c`. */
+gboolean _pf_cuda_conv_core_init (PfCudaConvCore *c, PfCudaContext *ctx, int nsp, const int *xdim,
+                                  const int *wdim, const int *ydim, const int *pad,
+                                  const int *stride, GError **error);
+void _pf_cuda_conv_core_clear (PfCudaConvCore *c);
+gboolean _pf_cuda_conv_core_forward (PfCudaConvCore *c, const float *x, const float *w,
+                                     const float *b, float *y, GError **error);
+gboolean _pf_cuda_conv_core_backward (PfCudaConvCore *c, const float *x, const float *w,
+                                      const float *dy, float *dx, float *dw, float *db,
+                                      GError **error);
+
+/* C = alpha op(A) op(B) + beta C, column-major, float32 in memory, computed as the context's
+ * precision says (pf-cuda-blas.cu): cublasSgemm for FP32 and TF32 (the handle's math mode),
+ * cublasGemmEx with bf16 compute for BF16. */
+gboolean _pf_cuda_sgemm (PfCudaContext *ctx, cublasOperation_t ta, cublasOperation_t tb, int m,
+                         int n, int k, const float *alpha, const float *A, int lda, const float *B,
+                         int ldb, const float *beta, float *C, int ldc, GError **error);
+gboolean _pf_cuda_sgemm_strided_batched (PfCudaContext *ctx, cublasOperation_t ta,
+                                         cublasOperation_t tb, int m, int n, int k,
+                                         const float *alpha, const float *A, int lda,
+                                         long long sa, const float *B, int ldb, long long sb,
+                                         const float *beta, float *C, int ldc, long long sc,
+                                         int batch, GError **error);
 
 /* Each macro returns FALSE from the enclosing function (which has a GError **error) on failure. */
 #define PF_CUDA_TRY(call) \
@@ -59,6 +99,9 @@ gboolean _pf_cuda_conv_choose (PfCudaContext *ctx, cudnnTensorDescriptor_t x_des
   G_STMT_START { if (!_pf_cudnn_check ((call), #call, error)) return FALSE; } G_STMT_END
 #define PF_CUBLAS_TRY(call) \
   G_STMT_START { if (!_pf_cublas_check ((call), #call, error)) return FALSE; } G_STMT_END
+/* a call of this backend that fills `error` itself */
+#define PF_TRY(call) \
+  G_STMT_START { if (!(call)) return FALSE; } G_STMT_END
 #define PF_CUDA_LAUNCHED(name) \
   G_STMT_START { if (!_pf_cuda_launch_check ((name), error)) return FALSE; } G_STMT_END
 

@@ -20,8 +20,8 @@
 G_BEGIN_DECLS
 
 /* ---- Conv3d (cuDNN N-d convolution) --------------------------------------------------- */
-/* Like PfCudaConv2dPlan: descriptors, one algorithm per pass chosen once by cuDNN's heuristics
- * (FP32 FMA math unless the context allows TF32), one workspace. Borrows ctx. */
+/* Like PfCudaConv2dPlan (the same code, pf-cuda-conv.cu): descriptors, one algorithm per pass
+ * chosen once, the context's precision (FP32 FMA by default). Borrows ctx. */
 typedef struct _PfCudaConv3dPlan PfCudaConv3dPlan;
 PfCudaConv3dPlan *pf_cuda_conv3d_plan_new (PfCudaContext *ctx, const PfConv3dDesc *d,
                                            GError **error);

@@ -141,7 +141,7 @@ pf_cuda_context_new (int device, GError **error)
                             "cublasSetWorkspace", error))
     goto fail;
   /* full FP32 unless asked otherwise: the GPU must agree with the CPU reference */
-  if (!pf_cuda_context_set_tf32 (ctx, FALSE, error))
+  if (!pf_cuda_context_set_precision (ctx, PF_CUDA_PRECISION_FP32, error))
     goto fail;
   return ctx;
 
@@ -161,6 +161,8 @@ pf_cuda_context_free (PfCudaContext *ctx)
     cudaFree (ctx->scratch);
   if (ctx->conv_ws)
     cudaFree (ctx->conv_ws);
+  if (ctx->bf16_ws)
+    cudaFree (ctx->bf16_ws);
   for (guint i = 0; ctx->retired && i < ctx->retired->len; i++)
     cudaFree (g_ptr_array_index (ctx->retired, i));
   if (ctx->retired)
@@ -197,19 +199,36 @@ pf_cuda_context_make_current (PfCudaContext *ctx, GError **error)
 }
 
 gboolean
-pf_cuda_context_set_tf32 (PfCudaContext *ctx, gboolean allow, GError **error)
+pf_cuda_context_set_precision (PfCudaContext *ctx, PfCudaPrecision precision, GError **error)
 {
-  /* CUBLAS_DEFAULT_MATH keeps FP32 GEMMs in FP32; TF32 must be asked for explicitly */
-  PF_CUBLAS_TRY (cublasSetMathMode (ctx->cublas, allow ? CUBLAS_TF32_TENSOR_OP_MATH
-                                                       : CUBLAS_DEFAULT_MATH));
-  ctx->tf32 = allow;
+  if (precision != PF_CUDA_PRECISION_FP32 && precision != PF_CUDA_PRECISION_TF32
+      && precision != PF_CUDA_PRECISION_BF16)
+    return _pf_cuda_invalid (error, "unknown precision %d", (int) precision);
+  /* CUBLAS_DEFAULT_MATH keeps FP32 GEMMs in FP32; TF32 must be asked for explicitly. BF16
+   * GEMMs name their compute type in each call (_pf_cuda_sgemm). */
+  PF_CUBLAS_TRY (cublasSetMathMode (ctx->cublas, precision == PF_CUDA_PRECISION_TF32
+                                                     ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                     : CUBLAS_DEFAULT_MATH));
+  ctx->precision = precision;
   return TRUE;
 }
 
-gboolean
-pf_cuda_context_get_tf32 (const PfCudaContext *ctx)
+PfCudaPrecision
+pf_cuda_context_get_precision (const PfCudaContext *ctx)
 {
-  return ctx->tf32;
+  return ctx->precision;
+}
+
+const char *
+pf_cuda_precision_name (PfCudaPrecision precision)
+{
+  switch (precision)
+    {
+    case PF_CUDA_PRECISION_FP32: return "fp32";
+    case PF_CUDA_PRECISION_TF32: return "tf32";
+    case PF_CUDA_PRECISION_BF16: return "bf16";
+    }
+  return "?";
 }
 
 gboolean
@@ -221,26 +240,38 @@ pf_cuda_synchronize (PfCudaContext *ctx, GError **error)
 }
 
 void *
-_pf_cuda_scratch (PfCudaContext *ctx, size_t bytes, GError **error)
+_pf_cuda_grow (PfCudaContext *ctx, void **buf, size_t *buf_bytes, size_t bytes, const char *what,
+               GError **error)
 {
-  if (bytes <= ctx->scratch_bytes)
-    return ctx->scratch;
-  if (ctx->scratch)
+  if (bytes <= *buf_bytes)
+    return *buf;
+  if (*buf)
     {
       if (!ctx->retired)
         ctx->retired = g_ptr_array_new ();
-      g_ptr_array_add (ctx->retired, ctx->scratch);
-      ctx->scratch = NULL;
-      ctx->scratch_bytes = 0;
+      g_ptr_array_add (ctx->retired, *buf);
+      *buf = NULL;
+      *buf_bytes = 0;
     }
-  size_t want = bytes < 4096 ? 4096 : bytes;
-  if (!_pf_cuda_check (cudaMalloc (&ctx->scratch, want), "cudaMalloc (scratch)", error))
+  cudaError_t e = cudaMalloc (buf, bytes);
+  if (e != cudaSuccess)
     {
-      ctx->scratch = NULL;
+      cudaGetLastError ();
+      *buf = NULL;
+      g_set_error (error, PF_CUDA_ERROR, PF_CUDA_ERROR_RUNTIME,
+                   "cudaMalloc of %zu bytes (%s) on %s failed: %s (%s)", bytes, what, ctx->name,
+                   cudaGetErrorString (e), cudaGetErrorName (e));
       return NULL;
     }
-  ctx->scratch_bytes = want;
-  return ctx->scratch;
+  *buf_bytes = bytes;
+  return *buf;
+}
+
+void *
+_pf_cuda_scratch (PfCudaContext *ctx, size_t bytes, GError **error)
+{
+  return _pf_cuda_grow (ctx, &ctx->scratch, &ctx->scratch_bytes, MAX (bytes, (size_t) 4096),
+                        "scratch", error);
 }
 
 /* ---- memory -------------------------------------------------------------------------- */

@@ -42,10 +42,24 @@ const char *pf_cuda_context_device_name (const PfCudaContext *ctx);
 int pf_cuda_context_device (const PfCudaContext *ctx);
 /* The current device is per host thread: a thread other than the creator calls this first. */
 gboolean pf_cuda_context_make_current (PfCudaContext *ctx, GError **error);
-/* TF32 tensor cores for FP32 GEMMs and convolutions: off by default (full FP32, the CPU
- * tolerances hold). Convolution plans read the flag when they are created. */
-gboolean pf_cuda_context_set_tf32 (PfCudaContext *ctx, gboolean allow, GError **error);
-gboolean pf_cuda_context_get_tf32 (const PfCudaContext *ctx);
+/* How convolutions and matrix products compute. Tensors stay float32 in memory in every
+ * mode; only the operands of the products are rounded (docs/cuda-backend.md, "Precision"):
+ *  FP32  full float32 FMA, the default: the CPU's tolerances hold;
+ *  TF32  TF32 tensor cores (10-bit mantissa operands, float32 accumulation);
+ *  BF16  bfloat16 tensor cores (7-bit mantissa operands, float32 accumulation): convolution
+ *        operands and results pass through bf16 copies, as under PyTorch's autocast; batch
+ *        norm, losses, the optimiser and the master weights stay float32.
+ * Convolution plans read the mode when they are created: set it before planning a graph. */
+typedef enum {
+  PF_CUDA_PRECISION_FP32,
+  PF_CUDA_PRECISION_TF32,
+  PF_CUDA_PRECISION_BF16,
+} PfCudaPrecision;
+gboolean pf_cuda_context_set_precision (PfCudaContext *ctx, PfCudaPrecision precision,
+                                        GError **error);
+PfCudaPrecision pf_cuda_context_get_precision (const PfCudaContext *ctx);
+/* "fp32", "tf32", "bf16" */
+const char *pf_cuda_precision_name (PfCudaPrecision precision);
 /* Waits for everything queued on the context's stream; reports asynchronous kernel errors. */
 gboolean pf_cuda_synchronize (PfCudaContext *ctx, GError **error);
 
@@ -62,10 +76,6 @@ gboolean pf_cuda_copy_to_host (PfCudaContext *ctx, void *host, const void *dev, 
 gboolean pf_cuda_copy_device (PfCudaContext *ctx, void *dst, const void *src, size_t bytes,
                               GError **error);
 
-/* ---- convolution (cuDNN) ------------------------------------------------------------- */
-/* A plan caches the descriptors of one shape, the algorithms cuDNN picks for it (once, by its
- * heuristics) and a workspace big enough for all three passes. It borrows `ctx`, which must
- * outlive it. */
 /* Page-locked host memory: copies from it are faster and can be queued without a wait. */
 void *pf_cuda_host_alloc (PfCudaContext *ctx, size_t bytes, GError **error);
 void pf_cuda_host_free (PfCudaContext *ctx, void *p);
@@ -82,6 +92,10 @@ PfCudaGraph *pf_cuda_capture_end (PfCudaContext *ctx, GError **error);
 gboolean pf_cuda_graph_launch (PfCudaContext *ctx, PfCudaGraph *graph, GError **error);
 void pf_cuda_graph_free (PfCudaGraph *graph);
 
+/* ---- convolution (cuDNN) ------------------------------------------------------------- */
+/* A plan caches the descriptors of one shape, the algorithms cuDNN picks for it (once: the
+ * fastest of its trial runs) and the workspace they need, shared by all plans of the context.
+ * It borrows `ctx`, which must outlive it. */
 typedef struct _PfCudaConv2dPlan PfCudaConv2dPlan;
 PfCudaConv2dPlan *pf_cuda_conv2d_plan_new (PfCudaContext *ctx, const PfConv2dDesc *d, GError **error);
 void pf_cuda_conv2d_plan_free (PfCudaConv2dPlan *plan);

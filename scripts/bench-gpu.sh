@@ -1,12 +1,13 @@
 #!/bin/bash
 # Every model family at every scale, at the paper's batch sizes: pflow's CUDA backend against
 # PyTorch (CUDA, eager) on the same architecture and batch in the same run, training and
-# inference samples/s, FLOPs per step and the fraction of the GPU's measured float32 peak;
+# inference samples/s, FLOPs per step and the fraction of the GPU's measured peak;
 # then the GPU simulator against the CPU one. One go; needs a GPU, PyTorch with CUDA and a
 # pflow built with CUDA.
 #   scripts/bench-gpu.sh [OUTDIR] [SCALES]      (SCALES default "1 2 3 4 5")
 # Environment: PFLOW (the binary, default build/app/pflow), PFLOW_PYTHON (PyTorch's python),
-# LOSS (default mix), STEPS (default 10), TF32=1 (both peers may use TF32), ONLY_SCALED=1
+# LOSS (default mix), STEPS (default 10), PRECISION (fp32, tf32 or bf16 for both peers; default
+# fp32), ONLY_SCALED=1
 # (skip the earlier family and the simulator).
 set -u
 cd "$(dirname "$0")/.."
@@ -17,13 +18,11 @@ PY=${PFLOW_PYTHON:-python3}
 export PFLOW_SOURCE_DIR=${PFLOW_SOURCE_DIR:-$PWD} PFLOW_PYTHON=$PY
 mkdir -p "$O"
 : > "$O/train.jsonl"
-extra=()
-[ "${TF32:-0}" = 1 ] && extra+=(--tf32)
 $PY tests/ref/gpu_peak.py > "$O/peak.json" || echo '{}' > "$O/peak.json"
 run () {
   local line
   line=$(timeout 300 "$PFLOW" bench train --backend cuda --model "$1" --scale "$2" --loss "${LOSS:-mix}" \
-         --steps "${STEPS:-10}" "${extra[@]}" --json 2> "$O/err-$1-$2.txt" | tail -1)
+         --steps "${STEPS:-10}" --precision "${PRECISION:-fp32}" --json 2> "$O/err-$1-$2.txt" | tail -1)
   if [ "${line:0:1}" = "{" ]; then echo "$line" >> "$O/train.jsonl"
   else echo "{\"model\": \"$1\", \"scale\": $2, \"error\": \"$(tail -1 "$O/err-$1-$2.txt" | tr -d '"\\')\"}" >> "$O/train.jsonl"; fi
 }

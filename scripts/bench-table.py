@@ -7,14 +7,17 @@ from pathlib import Path
 def main():
     out = Path(sys.argv[1])
     peak = json.loads((out / "peak.json").read_text() or "{}")
-    fp32 = peak.get("fp32_gemm_tflops")
-    print("GPU: %s; measured float32 GEMM %.1f TFLOP/s, TF32 %.1f, copy %.0f GB/s (torch %s)\n" % (
-        peak.get("device", "?"), fp32 or 0, peak.get("tf32_gemm_tflops", 0), peak.get("copy_gb_per_s", 0),
-        peak.get("torch", "?")))
-    print("| model | scale | batch | params | pflow train/s | torch train/s | ratio | pflow infer/s | torch infer/s | ratio | GFLOP/step | train TFLOP/s | of fp32 peak | graph |")
+    rows = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
+    # the ceiling of the precision the products ran in (bench-gpu.sh runs one precision)
+    precision = next((r["precision"] for r in rows if "precision" in r), "fp32")
+    ceiling = peak.get(precision + "_gemm_tflops")
+    print("GPU: %s; measured GEMM TFLOP/s: float32 %.1f, TF32 %.1f, bf16 %.1f; copy %.0f GB/s (torch %s)" % (
+        peak.get("device", "?"), peak.get("fp32_gemm_tflops", 0), peak.get("tf32_gemm_tflops", 0),
+        peak.get("bf16_gemm_tflops", 0), peak.get("copy_gb_per_s", 0), peak.get("torch", "?")))
+    print("Products in %s for both peers; \"of peak\" is of the measured %s GEMM.\n" % (precision, precision))
+    print("| model | scale | batch | params | pflow train/s | torch train/s | ratio | pflow infer/s | torch infer/s | ratio | GFLOP/step | train TFLOP/s | of peak | graph |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    for line in (out / "train.jsonl").read_text().splitlines():
-        r = json.loads(line)
+    for r in rows:
         if "error" in r:
             print("| %s | %s | | | failed: %s |||||||||" % (r["model"], r["scale"] or "-", r["error"]))
             continue
@@ -27,7 +30,7 @@ def main():
             r["infer_samples_per_s"],
             "%.0f" % r["torch_infer_samples_per_s"] if "torch_infer_samples_per_s" in r else "-",
             "%.2fx" % r["infer_ratio_vs_torch"] if "infer_ratio_vs_torch" in r else "-",
-            step, tfl, "%.0f%%" % (100 * tfl / fp32) if fp32 else "-",
+            step, tfl, "%.0f%%" % (100 * tfl / ceiling) if ceiling else "-",
             "yes" if r.get("cuda_graph", "").startswith("recorded") else "no"))
     sim = out / "sim.txt"
     if sim.exists():

@@ -1,7 +1,9 @@
 #!/bin/bash
-# One call on a GPU machine: the CUDA tests, then what is named in $GPU_BENCH (a list of
-# "model:scale" pairs, default cnn:1) timed against PyTorch with a per-layer profile.
-# Logs go to gpu-logs.tgz in $OUT (the device tool) or ./gpu-out.
+# One call on a GPU machine: the CUDA tests; the command line end to end on the GPU (simulate,
+# train in fp32 and bf16 and on the CPU for comparison, evaluate); then what is named in
+# $GPU_BENCH (a list of "model:scale" pairs, default cnn:1) timed against PyTorch with a
+# per-layer profile. Logs go to gpu-logs.tgz in $OUT (the device tool) or ./gpu-out.
+# GPU_E2E=0 skips the end-to-end runs.
 D=${OUT:-gpu-out}; O=/tmp/gpu-logs; mkdir -p "$O" "$D"
 nvidia-smi -L
 source "$(dirname "$0")/gpu-run.sh"
@@ -11,6 +13,18 @@ for t in /tmp/pf/bin/test-cuda*; do
   echo "$(basename $t): rc $? $(grep -c '^ok' "$O/$(basename $t).log") ok, $(grep -c '^not ok' "$O/$(basename $t).log") not ok"
   grep -E '^not ok|Bail|ERROR|CRITICAL' "$O/$(basename $t).log" | head -5
 done
+if [ "${GPU_E2E:-1}" != 0 ]; then
+  E=/tmp/e2e; rm -rf $E; mkdir -p $E
+  step () { local name=$1; shift; timeout 240 "$@" > "$O/e2e-$name.log" 2>&1; echo "e2e $name: rc $?"; tail -2 "$O/e2e-$name.log"; }
+  step simulate pflow simulate --device cuda --events 3000 -q -o $E/d.h5
+  for dev in cuda:fp32 cuda:bf16 cpu:fp32; do
+    step "train-${dev/:/-}" pflow train --data $E/d.h5 --device ${dev%:*} --precision ${dev#*:} \
+      --epochs 3 --patience 0 -q --out $E/run-${dev/:/-}
+  done
+  step eval pflow eval -m $E/run-cuda-fp32/best.h5 -d $E/d.h5 -q -o $E/eval
+  for f in $E/run-*/log.csv; do cp "$f" "$O/$(basename "$(dirname "$f")").csv"; done
+  cp $E/eval/report.json "$O/e2e-report.json" 2>/dev/null
+fi
 for mb in ${GPU_BENCH:-cnn:1}; do
   m=${mb%:*}; s=${mb#*:}
   timeout 200 pflow bench train --backend cuda --model $m --scale $s --loss ${GPU_LOSS:-wmse} --steps 20 ${GPU_BENCH_ARGS:-} 2>&1 | tee -a "$O/bench.log" | grep -v "^  *[a-z0-9_.]* *[a-z_0-9]* *cuda" | tail -6

@@ -332,6 +332,20 @@ test_device (void)
   g_assert_cmpint (r.status, !=, 0);
   g_assert_nonnull (strstr (r.err, "gpu0"));
   run_clear (&r);
+  /* precision: an unknown name, and reduced precision on the CPU, are refused before any work */
+  r = run_in (dir, "train", "--data", data, "--device", "cpu", "--precision", "fp16", "--out", runs, NULL);
+  g_assert_cmpint (r.status, !=, 0);
+  g_assert_nonnull (strstr (r.err, "fp16"));
+  run_clear (&r);
+  r = run_in (dir, "bench", "train", "--backend", "cpu", "--precision", "bf16", "--steps", "1", NULL);
+  g_assert_cmpint (r.status, !=, 0);
+  g_assert_nonnull (strstr (r.err, "bf16"));
+  g_assert_nonnull (strstr (r.err, "GPU"));
+  run_clear (&r);
+  r = run_in (dir, "bench", "train", "--backend", "cpu", "--precision", "fp32", "--model", "cnn", "--batch",
+              "2", "--steps", "1", "--warmup", "0", "--no-torch", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
   g_free (runs);
   g_free (data);
   g_free (dir);

@@ -189,7 +189,7 @@ static void
 test_bmm (void)
 {
   NEED_GPU ();
-  g_assert_false (pf_cuda_context_get_tf32 (ctx)); /* the tolerances assume full FP32 */
+  g_assert_cmpint (pf_cuda_context_get_precision (ctx), ==, PF_CUDA_PRECISION_FP32); /* the tolerances assume full FP32 */
   static const int shapes[][4] = {
     { 3, 17, 33, 9 },   /* batch, m, n, k: odd sizes */
     { 5, 40, 7, 65 },

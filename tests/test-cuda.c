@@ -52,7 +52,7 @@ test_context (void)
   NEED_GPU ();
   g_test_message ("device %d: %s", pf_cuda_context_device (ctx), pf_cuda_context_device_name (ctx));
   g_assert_cmpstr (pf_cuda_context_device_name (ctx), !=, "");
-  g_assert_false (pf_cuda_context_get_tf32 (ctx));
+  g_assert_cmpint (pf_cuda_context_get_precision (ctx), ==, PF_CUDA_PRECISION_FP32);
 
   GRand *r = g_rand_new_with_seed (1);
   const size_t n = 1000;

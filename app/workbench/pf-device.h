@@ -12,4 +12,9 @@ G_BEGIN_DECLS
  * an unknown name, is an error. */
 gboolean pf_device_pick (const char *want, PfDevice *device, char **what, GError **error);
 
+/* name: "fp32" (NULL means it), "tf32" or "bf16": how the GPU's convolutions and matrix
+ * products compute, for the graphs planned from now on (pf-cuda.h, PfCudaPrecision). The CPU
+ * has only fp32: another name there is an error, as is an unknown name. */
+gboolean pf_device_set_precision (PfDevice device, const char *name, GError **error);
+
 G_END_DECLS

@@ -1,4 +1,4 @@
-"""The GPU's measured ceilings for the benchmark table: float32 and TF32 matrix products
+"""The GPU's measured ceilings for the benchmark table: float32, TF32 and bf16 matrix products
 (8192^3, random data, CUDA events, median of 10 after 3 warm-ups) and device-to-device copy
 bandwidth (bytes read + written). Prints one JSON object."""
 import json
@@ -28,6 +28,9 @@ def main():
         torch.backends.cuda.matmul.allow_tf32 = tf32
         out[name + "_gemm_tflops"] = 2 * n ** 3 / timed(lambda: x @ y) / 1e12
     torch.backends.cuda.matmul.allow_tf32 = False
+    xb, yb = x.bfloat16(), y.bfloat16()
+    out["bf16_gemm_tflops"] = 2 * n ** 3 / timed(lambda: xb @ yb) / 1e12
+    del xb, yb
     src = torch.randn(512 * 1024 * 1024 // 4, device="cuda")  # 512 MiB
     dst = torch.empty_like(src)
     out["copy_gb_per_s"] = 2 * src.numel() * 4 / timed(lambda: dst.copy_(src)) / 1e9

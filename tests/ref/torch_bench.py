@@ -26,12 +26,17 @@ def main():
     ap.add_argument("--size", type=int, default=56)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--loss", default="mix", choices=("mse", "wmse", "ssim", "mix"))
-    ap.add_argument("--tf32", action="store_true",
-                    help="allow TF32 in cuDNN and cuBLAS (PyTorch's default for cuDNN convolutions)")
+    ap.add_argument("--precision", default="fp32", choices=("fp32", "tf32", "bf16"),
+                    help="fp32: no tensor cores; tf32: TF32 in cuDNN and cuBLAS (PyTorch's default "
+                         "for cuDNN convolutions); bf16: autocast to bfloat16, as `pflow --precision bf16`")
     args = ap.parse_args()
     # Like for like: float32 unless asked (PyTorch itself lets cuDNN convolutions use TF32).
-    torch.backends.cudnn.allow_tf32 = args.tf32
-    torch.backends.cuda.matmul.allow_tf32 = args.tf32
+    tf32 = args.precision == "tf32"
+    torch.backends.cudnn.allow_tf32 = tf32
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    # bf16: products under autocast, the loss in float32 (pflow keeps losses in float32)
+    autocast = torch.autocast(device_type=args.device.split(":")[0], dtype=torch.bfloat16,
+                              enabled=args.precision == "bf16")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     dev = torch.device(args.device)
@@ -46,7 +51,9 @@ def main():
 
     def train_step():
         opt.zero_grad()
-        loss = loss_value(args.loss, "std", model(x), y, 0.05, 1.0)
+        with autocast:
+            pred = model(x)
+        loss = loss_value(args.loss, "std", pred.float(), y, 0.05, 1.0)
         loss.backward()
         opt.step()
 
@@ -62,7 +69,7 @@ def main():
     train = args.batch / statistics.median(times)
     model.eval()
     times = []
-    with torch.no_grad():
+    with torch.no_grad(), autocast:
         for i in range(args.warmup + args.steps):
             sync()
             t0 = time.perf_counter()

@@ -1,0 +1,374 @@
+/* test-cuda-precision.c — the CUDA backend's reduced-precision modes (TF32, BF16) against the
+ * CPU's float32 reference ops, and whole training steps in BF16 against the CPU.
+ *
+ * Tolerances follow from the formats (docs/cuda-backend.md, "Precision"): rounding an operand
+ * to bf16 (8 significant bits) errs by at most 2^-9 = 2e-3 relative, ~1.1e-3 rms; a product
+ * sums many such errors incoherently and its bf16 result is rounded once more, so ~2e-3 rms
+ * relative to the result's norm; the tests ask 1e-2. TF32 (11 significant bits) is 4x finer:
+ * 3e-3 asked. Whole training steps compound a few layers: 5e-2 on the gradients, 1e-2 on the
+ * loss. Convolutions in BF16 must also differ from float32 by more than float32 rounding
+ * (1e-5): the mode is not silently ignored. The tests run on random data with poisoned
+ * outputs; without a GPU they skip and say why. */
+#include <glib.h>
+#include <math.h>
+#include <string.h>
+#include "pf-test-util.h"
+
+#ifdef PF_HAVE_CUDA
+#include "pf-ops.h"
+#include "pf-cuda.h"
+#include "pf-cuda-attn.h"
+#include "pf-cuda-shape.h"
+#include "pf-backend-cuda.h"
+#include "pf-model.h"
+#include "pf-train-step.h"
+
+#include "pf-test-cuda.h"
+#include "pf-test-cuda-graph.h"
+
+#define TOL_BF16 1e-2
+#define TOL_TF32 3e-3
+/* a BF16 convolution further than this from float32 really ran in bf16 */
+#define MIN_BF16_EFFECT 1e-5
+
+static double
+tol_for (PfCudaPrecision p)
+{
+  return p == PF_CUDA_PRECISION_BF16 ? TOL_BF16 : TOL_TF32;
+}
+
+/* Sets the mode for one test; every test ends with set_mode (FP32). */
+static void
+set_mode (PfCudaPrecision p)
+{
+  OK (pf_cuda_context_set_precision (ctx, p, &error));
+  g_assert_cmpint (pf_cuda_context_get_precision (ctx), ==, p);
+}
+
+/* The relative error of a device result against a host reference, and the assertion. */
+static double
+check_rel (const char *what, const float *dev, const float *ref, size_t n, double tol)
+{
+  float *h = host_from (dev, n);
+  double e = pf_rel_err (h, ref, n);
+  g_free (h);
+  g_test_message ("%s: rel err %.3g (tol %.1g)", what, e, tol);
+  if (!(e < tol))
+    g_error ("%s: rel err %.3g >= %.1g", what, e, tol);
+  return e;
+}
+
+static void
+test_modes (void)
+{
+  NEED_GPU ();
+  g_assert_cmpint (pf_cuda_context_get_precision (ctx), ==, PF_CUDA_PRECISION_FP32);
+  g_assert_cmpstr (pf_cuda_precision_name (PF_CUDA_PRECISION_FP32), ==, "fp32");
+  g_assert_cmpstr (pf_cuda_precision_name (PF_CUDA_PRECISION_TF32), ==, "tf32");
+  g_assert_cmpstr (pf_cuda_precision_name (PF_CUDA_PRECISION_BF16), ==, "bf16");
+  set_mode (PF_CUDA_PRECISION_BF16);
+  set_mode (PF_CUDA_PRECISION_TF32);
+  GError *error = NULL;
+  g_assert_false (pf_cuda_context_set_precision (ctx, (PfCudaPrecision) 7, &error));
+  g_assert_error (error, PF_CUDA_ERROR, PF_CUDA_ERROR_INVALID);
+  g_clear_error (&error);
+  /* a refused mode leaves the last one */
+  g_assert_cmpint (pf_cuda_context_get_precision (ctx), ==, PF_CUDA_PRECISION_TF32);
+  set_mode (PF_CUDA_PRECISION_FP32);
+}
+
+/* ---- convolutions ------------------------------------------------------------------------ */
+typedef struct {
+  size_t nx, nw, ny, nb;
+  float *x, *w, *b, *dy, *dx0, *dw0, *db0;
+} ConvData;
+
+static ConvData
+conv_data (size_t nx, size_t nw, size_t ny, size_t nb, guint32 seed)
+{
+  GRand *r = g_rand_new_with_seed (seed);
+  ConvData c = { nx, nw, ny, nb };
+  c.x = rand_host (r, nx, -1, 1);
+  c.w = rand_host (r, nw, -0.5, 0.5);
+  c.b = rand_host (r, nb, -1, 1);
+  c.dy = rand_host (r, ny, -1, 1);
+  c.dx0 = rand_host (r, nx, -0.1, 0.1);
+  c.dw0 = rand_host (r, nw, -0.1, 0.1);
+  c.db0 = rand_host (r, nb, -0.1, 0.1);
+  g_rand_free (r);
+  return c;
+}
+
+static void
+conv_data_clear (ConvData *c)
+{
+  float *all[] = { c->x, c->w, c->b, c->dy, c->dx0, c->dw0, c->db0 };
+  for (size_t i = 0; i < G_N_ELEMENTS (all); i++)
+    g_free (all[i]);
+}
+
+/* The references: y, and dx/dw/db accumulated onto the starting gradients. */
+typedef struct {
+  float *y, *dx, *dw, *db;
+} ConvRef;
+
+typedef gboolean (*ConvFwd) (void *plan, const float *x, const float *w, const float *b, float *y,
+                             GError **error);
+typedef gboolean (*ConvBwd) (void *plan, const float *x, const float *w, const float *dy,
+                             float *dx, float *dw, float *db, GError **error);
+
+/* Runs a plan's forward and backward on the device and compares with the reference. */
+static void
+check_conv_plan (const char *name, PfCudaPrecision p, void *plan, ConvFwd fwd, ConvBwd bwd,
+                 const ConvData *c, const ConvRef *ref)
+{
+  float *x_d = dev_from (c->x, c->nx), *w_d = dev_from (c->w, c->nw), *b_d = dev_from (c->b, c->nb);
+  float *dy_d = dev_from (c->dy, c->ny), *y_d = dev_poisoned (c->ny);
+  float *dx_d = dev_from (c->dx0, c->nx), *dw_d = dev_from (c->dw0, c->nw), *db_d = dev_from (c->db0, c->nb);
+  char *what = g_strdup_printf ("%s %s forward", name, pf_cuda_precision_name (p));
+  OK (fwd (plan, x_d, w_d, b_d, y_d, &error));
+  double e = check_rel (what, y_d, ref->y, c->ny, tol_for (p));
+  if (p == PF_CUDA_PRECISION_BF16)
+    g_assert_cmpfloat (e, >, MIN_BF16_EFFECT);
+  g_free (what);
+  OK (bwd (plan, x_d, w_d, dy_d, dx_d, dw_d, db_d, &error));
+  what = g_strdup_printf ("%s %s dx", name, pf_cuda_precision_name (p));
+  check_rel (what, dx_d, ref->dx, c->nx, tol_for (p));
+  g_free (what);
+  what = g_strdup_printf ("%s %s dw", name, pf_cuda_precision_name (p));
+  check_rel (what, dw_d, ref->dw, c->nw, tol_for (p));
+  g_free (what);
+  /* the bias gradient is a plain float32 sum in every mode */
+  what = g_strdup_printf ("%s %s db", name, pf_cuda_precision_name (p));
+  check_rel (what, db_d, ref->db, c->nb, TOL_BWD);
+  g_free (what);
+  float *all[] = { x_d, w_d, b_d, dy_d, y_d, dx_d, dw_d, db_d };
+  for (size_t i = 0; i < G_N_ELEMENTS (all); i++)
+    dev_free (all[i]);
+}
+
+static ConvRef
+conv_ref_alloc (const ConvData *c)
+{
+  ConvRef r = { g_new (float, c->ny), dup_floats (c->dx0, c->nx), dup_floats (c->dw0, c->nw),
+                dup_floats (c->db0, c->nb) };
+  return r;
+}
+
+static void
+conv_ref_clear (ConvRef *r)
+{
+  g_free (r->y);
+  g_free (r->dx);
+  g_free (r->dw);
+  g_free (r->db);
+}
+
+static void
+test_conv2d (gconstpointer data)
+{
+  NEED_GPU ();
+  PfCudaPrecision p = (PfCudaPrecision) GPOINTER_TO_INT (data);
+  const PfConv2dDesc d = { 4, 16, 20, 20, 32, 3, 3, 1, 1, 1, 1 };
+  ConvData c = conv_data ((size_t) 4 * 16 * 20 * 20, (size_t) 32 * 16 * 9,
+                          (size_t) 4 * 32 * pf_conv2d_out_h (&d) * pf_conv2d_out_w (&d), 32, 31);
+  ConvRef ref = conv_ref_alloc (&c);
+  pf_conv2d_forward_ref (&d, c.x, c.w, c.b, ref.y);
+  pf_conv2d_backward_ref (&d, c.x, c.w, c.dy, ref.dx, ref.dw, ref.db);
+  set_mode (p);
+  GError *error = NULL;
+  PfCudaConv2dPlan *plan = pf_cuda_conv2d_plan_new (ctx, &d, &error);
+  g_assert_no_error (error);
+  check_conv_plan ("conv2d", p, plan, (ConvFwd) pf_cuda_conv2d_forward,
+                   (ConvBwd) pf_cuda_conv2d_backward, &c, &ref);
+  pf_cuda_conv2d_plan_free (plan);
+  set_mode (PF_CUDA_PRECISION_FP32);
+  conv_ref_clear (&ref);
+  conv_data_clear (&c);
+}
+
+static void
+test_conv3d (gconstpointer data)
+{
+  NEED_GPU ();
+  PfCudaPrecision p = (PfCudaPrecision) GPOINTER_TO_INT (data);
+  PfConv3dDesc d;
+  memset (&d, 0, sizeof d);
+  d.n = 2; d.c_in = 4; d.d = 6; d.h = 12; d.w = 12; d.c_out = 8;
+  d.kd = 3; d.kh = 3; d.kw = 3; d.sd = d.sh = d.sw = 1; d.pd = d.ph = d.pw = 1;
+  size_t ny = (size_t) d.n * d.c_out * pf_conv3d_out_d (&d) * pf_conv3d_out_h (&d) * pf_conv3d_out_w (&d);
+  ConvData c = conv_data ((size_t) d.n * d.c_in * d.d * d.h * d.w, (size_t) d.c_out * d.c_in * 27,
+                          ny, d.c_out, 32);
+  ConvRef ref = conv_ref_alloc (&c);
+  pf_conv3d_forward_ref (&d, c.x, c.w, c.b, ref.y);
+  pf_conv3d_backward_ref (&d, c.x, c.w, c.dy, ref.dx, ref.dw, ref.db);
+  set_mode (p);
+  GError *error = NULL;
+  PfCudaConv3dPlan *plan = pf_cuda_conv3d_plan_new (ctx, &d, &error);
+  g_assert_no_error (error);
+  check_conv_plan ("conv3d", p, plan, (ConvFwd) pf_cuda_conv3d_forward,
+                   (ConvBwd) pf_cuda_conv3d_backward, &c, &ref);
+  pf_cuda_conv3d_plan_free (plan);
+  set_mode (PF_CUDA_PRECISION_FP32);
+  conv_ref_clear (&ref);
+  conv_data_clear (&c);
+}
+
+/* ---- matrix products --------------------------------------------------------------------- */
+static void
+test_linear (gconstpointer data)
+{
+  NEED_GPU ();
+  PfCudaPrecision p = (PfCudaPrecision) GPOINTER_TO_INT (data);
+  const int m = 64, in = 300, out = 96;
+  GRand *r = g_rand_new_with_seed (33);
+  float *x = rand_host (r, (size_t) m * in, -1, 1), *w = rand_host (r, (size_t) out * in, -0.2, 0.2);
+  float *b = rand_host (r, out, -1, 1), *dy = rand_host (r, (size_t) m * out, -1, 1);
+  float *y = g_new (float, (size_t) m * out), *dx = g_new0 (float, (size_t) m * in);
+  float *dw = g_new0 (float, (size_t) out * in), *db = g_new0 (float, out);
+  pf_linear_forward_ref (m, in, out, x, w, b, y);
+  pf_linear_backward_ref (m, in, out, x, w, dy, dx, dw, db);
+  set_mode (p);
+  float *x_d = dev_from (x, (size_t) m * in), *w_d = dev_from (w, (size_t) out * in), *b_d = dev_from (b, out);
+  float *dy_d = dev_from (dy, (size_t) m * out), *y_d = dev_poisoned ((size_t) m * out);
+  float *dx_d = dev_poisoned ((size_t) m * in), *dw_d = dev_poisoned ((size_t) out * in);
+  OK (pf_cuda_fill (ctx, (size_t) m * in, 0, dx_d, &error));
+  OK (pf_cuda_fill (ctx, (size_t) out * in, 0, dw_d, &error));
+  OK (pf_cuda_linear_forward (ctx, m, in, out, x_d, w_d, b_d, y_d, &error));
+  check_rel ("linear forward", y_d, y, (size_t) m * out, tol_for (p));
+  OK (pf_cuda_linear_backward (ctx, m, in, out, x_d, w_d, dy_d, dx_d, dw_d, NULL, &error));
+  check_rel ("linear dx", dx_d, dx, (size_t) m * in, tol_for (p));
+  check_rel ("linear dw", dw_d, dw, (size_t) out * in, tol_for (p));
+  set_mode (PF_CUDA_PRECISION_FP32);
+  float *dev[] = { x_d, w_d, b_d, dy_d, y_d, dx_d, dw_d };
+  for (size_t i = 0; i < G_N_ELEMENTS (dev); i++)
+    dev_free (dev[i]);
+  float *host[] = { x, w, b, dy, y, dx, dw, db };
+  for (size_t i = 0; i < G_N_ELEMENTS (host); i++)
+    g_free (host[i]);
+  g_rand_free (r);
+}
+
+static void
+test_bmm (void)
+{
+  NEED_GPU ();
+  const int batch = 6, m = 28, n = 28, k = 56;
+  GRand *r = g_rand_new_with_seed (34);
+  float *a = rand_host (r, (size_t) batch * k * m, -1, 1), *b = rand_host (r, (size_t) batch * n * k, -1, 1);
+  float *c = g_new (float, (size_t) batch * m * n);
+  /* transposed operands, as the row attention multiplies them */
+  pf_bmm_forward_ref (batch, m, n, k, true, true, a, b, c);
+  set_mode (PF_CUDA_PRECISION_BF16);
+  float *a_d = dev_from (a, (size_t) batch * k * m), *b_d = dev_from (b, (size_t) batch * n * k);
+  float *c_d = dev_poisoned ((size_t) batch * m * n);
+  OK (pf_cuda_bmm_forward (ctx, batch, m, n, k, true, true, a_d, b_d, c_d, &error));
+  check_rel ("bmm bf16 forward", c_d, c, (size_t) batch * m * n, TOL_BF16);
+  set_mode (PF_CUDA_PRECISION_FP32);
+  dev_free (a_d);
+  dev_free (b_d);
+  dev_free (c_d);
+  g_free (a);
+  g_free (b);
+  g_free (c);
+  g_rand_free (r);
+}
+
+/* ---- whole training steps ---------------------------------------------------------------- */
+/* One MIX training step of a model in BF16 (or TF32) on the GPU against the same step in
+ * float32 on the CPU, from the same weights and batch: the loss and all parameter gradients. */
+static void
+check_model_step (const char *model, int scale, PfCudaPrecision p)
+{
+  GError *error = NULL;
+  const int batch = 4, size = 24;
+  PfGraph *gc = pf_model_build (model, scale, batch, size, &error);
+  PfGraph *gg = pf_model_build (model, scale, batch, size, &error);
+  g_assert_no_error (error);
+  set_mode (p); /* before planning: the convolution plans read it */
+  PfPlanOptions oc = { PF_DEVICE_CPU, true, false, 11 }, og = { PF_DEVICE_CUDA, true, false, 11 };
+  if (!pf_graph_plan (gc, &oc, &error) || !pf_graph_plan (gg, &og, &error))
+    g_error ("%s: %s", model, error->message);
+  pf_test_upload_state (gc, gg, TRUE);
+  PfLossDesc ld;
+  pf_loss_desc_init (&ld, PF_LOSS_MIX, batch, size, size);
+  PfTrainStep *sc = pf_train_step_new (gc, &ld, 1e-3, &error);
+  PfTrainStep *sg = pf_train_step_new (gg, &ld, 1e-3, &error);
+  g_assert_no_error (error);
+  const size_t nin = (size_t) batch * 4 * size * size, nt = (size_t) batch * size * size;
+  pf_test_fill_sparse (pf_train_step_input (sc), nin, 11, 1);
+  pf_test_fill_sparse (pf_train_step_target (sc), nt, 11, 2);
+  pf_test_fill_sparse (pf_train_step_input (sg), nin, 11, 1);
+  pf_test_fill_sparse (pf_train_step_target (sg), nt, 11, 2);
+  double lc = NAN, lg = NAN;
+  g_assert_true (pf_train_step_run (sc, &lc, NULL, &error));
+  g_assert_true (pf_train_step_run (sg, &lg, NULL, &error));
+  g_assert_no_error (error);
+  NO_GPU_ERROR ();
+  double rel = fabs (lg - lc) / fabs (lc);
+  g_test_message ("%s-s%d %s MIX loss: cpu %.9g cuda %.9g rel %.2g", model, scale,
+                  pf_cuda_precision_name (p), lc, lg, rel);
+  g_assert_cmpfloat (rel, <, 1e-2);
+  size_t n = pf_graph_param_floats (gc);
+  float *h = g_new (float, n);
+  pf_memory_for (PF_DEVICE_CUDA)->download (h, pf_graph_param_grad (gg), n * sizeof (float));
+  NO_GPU_ERROR ();
+  char *what = g_strdup_printf ("%s-s%d %s gradients", model, scale, pf_cuda_precision_name (p));
+  pf_assert_close (what, h, pf_graph_param_grad (gc), n, 5e-2);
+  g_free (what);
+  g_free (h);
+  pf_train_step_free (sc);
+  pf_train_step_free (sg);
+  pf_graph_free (gc);
+  pf_graph_free (gg);
+  set_mode (PF_CUDA_PRECISION_FP32);
+}
+
+static void
+test_models (gconstpointer data)
+{
+  NEED_GPU ();
+  PfCudaPrecision p = (PfCudaPrecision) GPOINTER_TO_INT (data);
+  /* the 2-D convolutions, the 3-D ones, the row attention's products, the LSTM's GEMMs */
+  check_model_step ("cnn", 1, p);
+  check_model_step ("3d", 1, p);
+  check_model_step ("rowatt", 1, p);
+  check_model_step ("lstm", 0, p);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  /* the backend's own context: the model tests plan graphs on it */
+  GError *error = NULL;
+  if (pf_backend_cuda_register (&error))
+    ctx = pf_backend_cuda_context ();
+  else
+    {
+      skip_reason = g_strdup_printf ("%s: reduced-precision modes not checked", error->message);
+      g_clear_error (&error);
+    }
+  const gconstpointer tf32 = GINT_TO_POINTER (PF_CUDA_PRECISION_TF32);
+  const gconstpointer bf16 = GINT_TO_POINTER (PF_CUDA_PRECISION_BF16);
+  g_test_add_func ("/cuda-precision/modes", test_modes);
+  g_test_add_data_func ("/cuda-precision/conv2d/tf32", tf32, test_conv2d);
+  g_test_add_data_func ("/cuda-precision/conv2d/bf16", bf16, test_conv2d);
+  g_test_add_data_func ("/cuda-precision/conv3d/tf32", tf32, test_conv3d);
+  g_test_add_data_func ("/cuda-precision/conv3d/bf16", bf16, test_conv3d);
+  g_test_add_data_func ("/cuda-precision/linear/tf32", tf32, test_linear);
+  g_test_add_data_func ("/cuda-precision/linear/bf16", bf16, test_linear);
+  g_test_add_func ("/cuda-precision/bmm/bf16", test_bmm);
+  g_test_add_data_func ("/cuda-precision/models/tf32", tf32, test_models);
+  g_test_add_data_func ("/cuda-precision/models/bf16", bf16, test_models);
+  int rc = g_test_run ();
+  g_free (skip_reason);
+  return rc;
+}
+
+#else /* !PF_HAVE_CUDA */
+
+PF_TEST_MAIN_WITHOUT_CUDA ("/cuda-precision/not-built", "reduced-precision modes")
+
+#endif
