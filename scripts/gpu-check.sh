@@ -3,7 +3,7 @@
 # train in fp32 and bf16 and on the CPU for comparison, evaluate); then what is named in
 # $GPU_BENCH (a list of "model:scale" pairs, default cnn:1) timed against PyTorch with a
 # per-layer profile. Logs go to gpu-logs.tgz in $OUT (the device tool) or ./gpu-out.
-# GPU_E2E=0 skips the end-to-end runs.
+# GPU_E2E=0 skips the end-to-end runs, GPU_F64=0 the float64 gradient comparison.
 D=${OUT:-gpu-out}; O=/tmp/gpu-logs; mkdir -p "$O" "$D"
 nvidia-smi -L
 source "$(dirname "$0")/gpu-run.sh"
@@ -13,6 +13,14 @@ for t in /tmp/pf/bin/test-cuda*; do
   echo "$(basename $t): rc $? $(grep -c '^ok' "$O/$(basename $t).log") ok, $(grep -c '^not ok' "$O/$(basename $t).log") not ok"
   grep -E '^not ok|Bail|ERROR|CRITICAL' "$O/$(basename $t).log" | head -5
 done
+# the GPU's gradients at scale 4 against PyTorch in float64 (docs/cuda-backend.md, "Unverified")
+if [ "${GPU_F64:-1}" != 0 ]; then
+  for be in cuda cuda-bf16; do
+    timeout 200 grad-spread cnn 4 $be /tmp/grad-$be.pfref > "$O/grad-spread-$be.log" 2>&1 &&
+      timeout 200 python3 tests/ref/grad_f64.py cnn 4 /tmp/grad-$be.pfref --device cuda >> "$O/grad-spread-$be.log" 2>&1
+    echo "grad-spread cnn 4 $be: rc $?"; tail -3 "$O/grad-spread-$be.log"
+  done
+fi
 if [ "${GPU_E2E:-1}" != 0 ]; then
   E=/tmp/e2e; rm -rf $E; mkdir -p $E
   step () { local name=$1; shift; timeout 240 "$@" > "$O/e2e-$name.log" 2>&1; echo "e2e $name: rc $?"; tail -2 "$O/e2e-$name.log"; }

@@ -264,19 +264,33 @@ fill_off_kinks (GRand *rng, const FdOp *op, float *const *in)
 /* ------------------------------------------------------------------------------------------ */
 /* elementwise */
 
+/* ReLU and sigmoid: y = f(x) and a backward that reads y (not x). */
+typedef struct {
+  const char *y_name, *dx_name;
+  void (*forward) (size_t n, const float *x, float *y);
+  void (*backward) (size_t n, const float *y, const float *dy, float *dx);
+} UnaryOp;
+
+static const UnaryOp relu_op = { "relu y", "relu dx", pf_relu_forward_ref, pf_relu_backward_ref };
+static const UnaryOp sigmoid_op = { "sigmoid y", "sigmoid dx", pf_sigmoid_forward_ref,
+                                    pf_sigmoid_backward_ref };
+
 static void
-check_relu (const PfRefBundle *b)
+check_unary (const PfRefBundle *b, const UnaryOp *op)
 {
   size_t n = pf_ref_int (b, "n");
   const float *x = get_n (b, "x", n), *dy = get_n (b, "dy", n);
   float *y = poisoned (n), *dx = g_new0 (float, n);
-  pf_relu_forward_ref (n, x, y);
-  pf_assert_close ("relu y", y, get_n (b, "y", n), n, TOL_FWD);
-  pf_relu_backward_ref (n, y, dy, dx);
-  pf_assert_close ("relu dx", dx, get_n (b, "dx", n), n, TOL_BWD);
+  op->forward (n, x, y);
+  pf_assert_close (op->y_name, y, get_n (b, "y", n), n, TOL_FWD);
+  op->backward (n, y, dy, dx);
+  pf_assert_close (op->dx_name, dx, get_n (b, "dx", n), n, TOL_BWD);
   g_free (y);
   g_free (dx);
 }
+
+static void check_relu (const PfRefBundle *b) { check_unary (b, &relu_op); }
+static void check_sigmoid (const PfRefBundle *b) { check_unary (b, &sigmoid_op); }
 
 static void
 check_leaky_relu (const PfRefBundle *b)
@@ -289,20 +303,6 @@ check_leaky_relu (const PfRefBundle *b)
   pf_assert_close ("leaky relu y", y, get_n (b, "y", n), n, TOL_FWD);
   pf_leaky_relu_backward_ref (n, slope, x, dy, dx);
   pf_assert_close ("leaky relu dx", dx, get_n (b, "dx", n), n, TOL_BWD);
-  g_free (y);
-  g_free (dx);
-}
-
-static void
-check_sigmoid (const PfRefBundle *b)
-{
-  size_t n = pf_ref_int (b, "n");
-  const float *x = get_n (b, "x", n), *dy = get_n (b, "dy", n);
-  float *y = poisoned (n), *dx = g_new0 (float, n);
-  pf_sigmoid_forward_ref (n, x, y);
-  pf_assert_close ("sigmoid y", y, get_n (b, "y", n), n, TOL_FWD);
-  pf_sigmoid_backward_ref (n, y, dy, dx);
-  pf_assert_close ("sigmoid dx", dx, get_n (b, "dx", n), n, TOL_BWD);
   g_free (y);
   g_free (dx);
 }
@@ -328,16 +328,17 @@ static void test_leaky_relu_parity (void) { for_each_case ("leaky_relu", check_l
 static void test_sigmoid_parity (void) { for_each_case ("sigmoid", check_sigmoid); }
 static void test_add_parity (void) { for_each_case ("add", check_add); }
 
+/* ctx: the UnaryOp */
 static void
-fd_relu_fwd (void *ctx, float *const *in, float *out)
+fd_unary_fwd (void *ctx, float *const *in, float *out)
 {
-  pf_relu_forward_ref (37, in[0], out);
+  ((const UnaryOp *) ctx)->forward (37, in[0], out);
 }
 
 static void
-fd_relu_bwd (void *ctx, float *const *in, const float *out, const float *dy, float *const *din)
+fd_unary_bwd (void *ctx, float *const *in, const float *out, const float *dy, float *const *din)
 {
-  pf_relu_backward_ref (37, out, dy, din[0]);
+  ((const UnaryOp *) ctx)->backward (37, out, dy, din[0]);
 }
 
 static void
@@ -350,18 +351,6 @@ static void
 fd_leaky_bwd (void *ctx, float *const *in, const float *out, const float *dy, float *const *din)
 {
   pf_leaky_relu_backward_ref (37, *(float *) ctx, in[0], dy, din[0]);
-}
-
-static void
-fd_sigmoid_fwd (void *ctx, float *const *in, float *out)
-{
-  pf_sigmoid_forward_ref (37, in[0], out);
-}
-
-static void
-fd_sigmoid_bwd (void *ctx, float *const *in, const float *out, const float *dy, float *const *din)
-{
-  pf_sigmoid_backward_ref (37, out, dy, din[0]);
 }
 
 static void
@@ -380,9 +369,9 @@ static void
 test_eltwise_fd (void)
 {
   float slope = 0.2f;
-  FdOp relu = { "relu", 1, { 37 }, 37, fd_relu_fwd, fd_relu_bwd, NULL };
+  FdOp relu = { "relu", 1, { 37 }, 37, fd_unary_fwd, fd_unary_bwd, (void *) &relu_op };
   FdOp leaky = { "leaky relu", 1, { 37 }, 37, fd_leaky_fwd, fd_leaky_bwd, &slope };
-  FdOp sig = { "sigmoid", 1, { 37 }, 37, fd_sigmoid_fwd, fd_sigmoid_bwd, NULL };
+  FdOp sig = { "sigmoid", 1, { 37 }, 37, fd_unary_fwd, fd_unary_bwd, (void *) &sigmoid_op };
   FdOp add = { "add", 2, { 37, 37 }, 37, fd_add_fwd, fd_add_bwd, NULL };
   fd_run (&relu, fill_off_kinks, 1);
   fd_run (&leaky, fill_off_kinks, 2);
@@ -551,6 +540,18 @@ check_maxpool (const PfRefBundle *b)
   g_free (am);
 }
 
+/* The two x2 up-samplings: same signature forward (x -> y) and backward (dy -> dx). */
+typedef struct {
+  const char *y_name, *dx_name;
+  void (*forward) (int nc, int h, int w, const float *x, float *y);
+  void (*backward) (int nc, int h, int w, const float *dy, float *dx);
+} PlaneOp;
+
+static const PlaneOp nearest_op = { "nearest y", "nearest dx", pf_upsample_nearest2x_forward_ref,
+                                    pf_upsample_nearest2x_backward_ref };
+static const PlaneOp bilinear_op = { "bilinear y", "bilinear dx", pf_upsample_bilinear2x_forward_ref,
+                                     pf_upsample_bilinear2x_backward_ref };
+
 static void
 check_upsample (const PfRefBundle *b, bool bilinear)
 {
@@ -558,20 +559,11 @@ check_upsample (const PfRefBundle *b, bool bilinear)
   size_t nin = (size_t) nc * h * w, nout = 4 * nin;
   float *y = poisoned (nout), *dx = g_new0 (float, nin);
   const float *x = get_n (b, "x", nin), *dy = get_n (b, "dy", nout);
-  if (bilinear)
-    {
-      pf_upsample_bilinear2x_forward_ref (nc, h, w, x, y);
-      pf_assert_close ("bilinear y", y, get_n (b, "y", nout), nout, TOL_FWD);
-      pf_upsample_bilinear2x_backward_ref (nc, h, w, dy, dx);
-      pf_assert_close ("bilinear dx", dx, get_n (b, "dx", nin), nin, TOL_BWD);
-    }
-  else
-    {
-      pf_upsample_nearest2x_forward_ref (nc, h, w, x, y);
-      pf_assert_close ("nearest y", y, get_n (b, "y", nout), nout, TOL_FWD);
-      pf_upsample_nearest2x_backward_ref (nc, h, w, dy, dx);
-      pf_assert_close ("nearest dx", dx, get_n (b, "dx", nin), nin, TOL_BWD);
-    }
+  const PlaneOp *op = bilinear ? &bilinear_op : &nearest_op;
+  op->forward (nc, h, w, x, y);
+  pf_assert_close (op->y_name, y, get_n (b, "y", nout), nout, TOL_FWD);
+  op->backward (nc, h, w, dy, dx);
+  pf_assert_close (op->dx_name, dx, get_n (b, "dx", nin), nin, TOL_BWD);
   g_free (y);
   g_free (dx);
 }
@@ -583,7 +575,7 @@ static void test_maxpool_parity (void) { for_each_case ("maxpool", check_maxpool
 static void test_nearest_parity (void) { for_each_case ("nearest", check_nearest); }
 static void test_bilinear_parity (void) { for_each_case ("bilinear", check_bilinear); }
 
-typedef struct { int nc, h, w; int32_t *argmax; } PlaneCtx;
+typedef struct { int nc, h, w; int32_t *argmax; const PlaneOp *op; } PlaneCtx;
 
 static void
 fd_maxpool_fwd (void *ctx, float *const *in, float *out)
@@ -617,44 +609,30 @@ fill_distinct (GRand *rng, const FdOp *op, float *const *in)
 }
 
 static void
-fd_nearest_fwd (void *ctx, float *const *in, float *out)
+fd_upsample_fwd (void *ctx, float *const *in, float *out)
 {
   PlaneCtx *c = ctx;
-  pf_upsample_nearest2x_forward_ref (c->nc, c->h, c->w, in[0], out);
+  c->op->forward (c->nc, c->h, c->w, in[0], out);
 }
 
 static void
-fd_nearest_bwd (void *ctx, float *const *in, const float *out, const float *dy, float *const *din)
+fd_upsample_bwd (void *ctx, float *const *in, const float *out, const float *dy, float *const *din)
 {
   PlaneCtx *c = ctx;
-  pf_upsample_nearest2x_backward_ref (c->nc, c->h, c->w, dy, din[0]);
-}
-
-static void
-fd_bilinear_fwd (void *ctx, float *const *in, float *out)
-{
-  PlaneCtx *c = ctx;
-  pf_upsample_bilinear2x_forward_ref (c->nc, c->h, c->w, in[0], out);
-}
-
-static void
-fd_bilinear_bwd (void *ctx, float *const *in, const float *out, const float *dy, float *const *din)
-{
-  PlaneCtx *c = ctx;
-  pf_upsample_bilinear2x_backward_ref (c->nc, c->h, c->w, dy, din[0]);
+  c->op->backward (c->nc, c->h, c->w, dy, din[0]);
 }
 
 static void
 test_resample_fd (void)
 {
-  PlaneCtx mp = { 3, 7, 6, g_new (int32_t, 3 * 3 * 3) };
+  PlaneCtx mp = { 3, 7, 6, g_new (int32_t, 3 * 3 * 3), NULL };
   FdOp pool = { "maxpool", 1, { 3 * 7 * 6 }, 3 * 3 * 3, fd_maxpool_fwd, fd_maxpool_bwd, &mp };
   fd_run (&pool, fill_distinct, 6);
   g_free (mp.argmax);
 
-  PlaneCtx up = { 2, 5, 3, NULL };
-  FdOp near = { "nearest x2", 1, { 30 }, 120, fd_nearest_fwd, fd_nearest_bwd, &up };
-  FdOp bil = { "bilinear x2", 1, { 30 }, 120, fd_bilinear_fwd, fd_bilinear_bwd, &up };
+  PlaneCtx up_near = { 2, 5, 3, NULL, &nearest_op }, up_bil = { 2, 5, 3, NULL, &bilinear_op };
+  FdOp near = { "nearest x2", 1, { 30 }, 120, fd_upsample_fwd, fd_upsample_bwd, &up_near };
+  FdOp bil = { "bilinear x2", 1, { 30 }, 120, fd_upsample_fwd, fd_upsample_bwd, &up_bil };
   fd_run (&near, fill_normalish, 7);
   fd_run (&bil, fill_normalish, 8);
 }

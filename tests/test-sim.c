@@ -14,14 +14,39 @@
 
 #define PF_NSIG 5.0
 
+/* The default parameters with the given seed: where most tests start. */
+static PfSimParams
+params_with_seed (uint64_t seed)
+{
+  PfSimParams p;
+  pf_sim_params_init_default (&p);
+  p.seed = seed;
+  return p;
+}
+
+/* n floats, all NaN: every value an output must hold has to be written. */
+static float *
+poisoned (size_t n)
+{
+  float *out = g_new (float, n);
+  for (size_t i = 0; i < n; i++)
+    out[i] = NAN;
+  return out;
+}
+
+/* img[ch] = plane ch of one event stored as PF_N_CHANNELS consecutive planes from base. */
+static void
+event_planes (float *base, size_t npix, float *img[PF_N_CHANNELS])
+{
+  for (int ch = 0; ch < PF_N_CHANNELS; ch++)
+    img[ch] = base + ch * npix;
+}
+
 static float *
 run_alloc (const PfSimParams *p, int64_t first, int64_t n, int threads)
 {
   size_t npix = (size_t) p->image_size * p->image_size;
-  float *out = g_new (float, PF_N_CHANNELS * npix * n);
-  /* poison: every value must be written */
-  for (size_t i = 0; i < PF_N_CHANNELS * npix * n; i++)
-    out[i] = NAN;
+  float *out = poisoned (PF_N_CHANNELS * npix * n);
   pf_sim_run (p, first, n, out, threads);
   return out;
 }
@@ -115,9 +140,7 @@ test_params_table (void)
   g_assert_cmpuint (covered + 3 * 4, >=, sizeof (PfSimParams)); /* three ints padded */
 
   /* names map to the right fields */
-  PfSimParams p;
-  pf_sim_params_init_default (&p);
-  p.seed = 77;
+  PfSimParams p = params_with_seed (77);
   for (guint i = 0; i < n; i++)
     {
       const char *base = (const char *) &p + t[i].offset;
@@ -256,9 +279,7 @@ test_rng_normal (void)
 static void
 test_determinism (void)
 {
-  PfSimParams p;
-  pf_sim_params_init_default (&p);
-  p.seed = 42;
+  PfSimParams p = params_with_seed (42);
   const int64_t n = 23;
   const size_t npix = (size_t) p.image_size * p.image_size;
   float *ref = run_alloc (&p, 0, n, 1);
@@ -293,8 +314,7 @@ test_determinism (void)
   for (int64_t e = 0; e < n; e += 4)
     {
       float *img[PF_N_CHANNELS];
-      for (int ch = 0; ch < PF_N_CHANNELS; ch++)
-        img[ch] = buf + 1 + ch * npix;
+      event_planes (buf + 1, npix, img);
       pf_sim_event (&p, e, img);
       for (int ch = 0; ch < PF_N_CHANNELS; ch++)
         g_assert_true (memcmp (img[ch], img_of (&p, ref, n, ch, e), npix * sizeof (float)) == 0);
@@ -345,9 +365,7 @@ test_determinism (void)
 static void
 test_generator_pin (void)
 {
-  PfSimParams p;
-  pf_sim_params_init_default (&p);
-  p.seed = 2024;
+  PfSimParams p = params_with_seed (2024);
   const size_t npix = 56 * 56;
   float *out = run_alloc (&p, 0, 2, 1);
   uint64_t h = 1469598103934665603ULL; /* FNV-1a 64 over the bytes of both events */
@@ -397,9 +415,7 @@ assert_mean (const char *what, double mean, double expected, double se)
 static void
 test_species (void)
 {
-  PfSimParams p;
-  pf_sim_params_init_default (&p);
-  p.seed = 7;
+  PfSimParams p = params_with_seed (7);
   const int ne = 400;
   PfSimParticle *v = particles_alloc (&p, ne);
   double n = (double) ne * p.n_particles, npi0 = 0, nneu = 0, nch = 0, npos = 0;
@@ -443,9 +459,7 @@ test_species (void)
 static void
 test_energy_and_position (void)
 {
-  PfSimParams p;
-  pf_sim_params_init_default (&p);
-  p.seed = 11;
+  PfSimParams p = params_with_seed (11);
   const int ne = 400;
   PfSimParticle *v = particles_alloc (&p, ne);
   size_t n = (size_t) ne * p.n_particles;
@@ -517,9 +531,7 @@ test_bins_and_images (void)
 {
   /* the per-particle view and the images agree: recomputing the images from the particles
    * (truth at the generated bin, calorimeters at the deflected bin) gives the same sums */
-  PfSimParams p;
-  pf_sim_params_init_default (&p);
-  p.seed = 3;
+  PfSimParams p = params_with_seed (3);
   const int ne = 6;
   const size_t npix = 56 * 56;
   float *out = run_alloc (&p, 0, ne, 0);
@@ -575,9 +587,7 @@ test_bins_and_images (void)
 static void
 test_thresholds (void)
 {
-  PfSimParams p;
-  pf_sim_params_init_default (&p);
-  p.seed = 5;
+  PfSimParams p = params_with_seed (5);
   const int ne = 200;
   PfSimParticle *v = particles_alloc (&p, ne);
   size_t n = (size_t) ne * p.n_particles;
@@ -635,10 +645,8 @@ test_thresholds (void)
   g_free (v);
 
   /* at image level, one particle per event: at or below 0.2 GeV the Emcal stays empty */
-  PfSimParams one;
-  pf_sim_params_init_default (&one);
+  PfSimParams one = params_with_seed (9);
   one.n_particles = 1;
-  one.seed = 9;
   const int n1 = 4000;
   const size_t npix = 56 * 56;
   float *out = run_alloc (&one, 0, n1, 0);
@@ -668,9 +676,7 @@ static void
 test_response (void)
 {
   /* NL = 0 and no resolution: exact response fractions per species */
-  PfSimParams p;
-  pf_sim_params_init_default (&p);
-  p.seed = 21;
+  PfSimParams p = params_with_seed (21);
   p.nonlin = 0;
   p.res_scale = 0;
   p.wrap_phi = TRUE; /* nothing bent out of the image */
@@ -760,9 +766,7 @@ test_response (void)
 static void
 test_deflection_particles (void)
 {
-  PfSimParams p;
-  pf_sim_params_init_default (&p);
-  p.seed = 13;
+  PfSimParams p = params_with_seed (13);
   PfSimParticle *v = particles_alloc (&p, 50);
   int pos = 0, neg = 0;
   for (size_t i = 0; i < (size_t) 50 * p.n_particles; i++)
@@ -801,14 +805,12 @@ test_deflection_particles (void)
 static void
 check_single_charged (double bfield)
 {
-  PfSimParams p;
-  pf_sim_params_init_default (&p);
+  PfSimParams p = params_with_seed (17);
   p.n_particles = 1;
   p.frac_pi0 = 0;
   p.frac_neutral_cum = 0; /* all charged */
   p.charged_range = 0.5;  /* far from the phi edges */
   p.bfield = bfield;
-  p.seed = 17;
   const int n = 3000, S = 56;
   const size_t npix = (size_t) S * S;
   const double w = 2 * G_PI / S;
@@ -902,15 +904,13 @@ test_wrap_phi (void)
 {
   /* all charged, charged_range 1, strong field, NL 0, no resolution: the Emcal holds exactly
    * 0.1 E of every particle above 0.2 GeV when bent particles wrap, and less without */
-  PfSimParams p;
-  pf_sim_params_init_default (&p);
+  PfSimParams p = params_with_seed (23);
   p.frac_pi0 = 0;
   p.frac_neutral_cum = 0;
   p.charged_range = 1.0;
   p.bfield = 1.0;
   p.nonlin = 0;
   p.res_scale = 0;
-  p.seed = 23;
   const int n = 40;
   const size_t npix = 56 * 56;
   double expected = 0;
@@ -1061,9 +1061,7 @@ compare_with_numpy (const PfSimParams *p, const char *const *args, int n)
 static void
 test_numpy_default (void)
 {
-  PfSimParams p;
-  pf_sim_params_init_default (&p);
-  p.seed = 1;
+  PfSimParams p = params_with_seed (1);
   const char *args[] = { "--events", "2000", "--seed", "5", NULL };
   compare_with_numpy (&p, args, 2000);
 }
@@ -1071,9 +1069,7 @@ test_numpy_default (void)
 static void
 test_numpy_options (void)
 {
-  PfSimParams p;
-  pf_sim_params_init_default (&p);
-  p.seed = 2;
+  PfSimParams p = params_with_seed (2);
   p.bfield = 2.0;
   p.nonlin = 0.1;
   p.res_scale = 3.0;
@@ -1093,19 +1089,12 @@ test_numpy_options (void)
 static void
 test_extra_none (void)
 {
-  PfSimParams p;
-  pf_sim_params_init_default (&p);
-  p.seed = 77;
+  PfSimParams p = params_with_seed (77);
   const size_t npix = 56 * 56;
-  float *a = g_new (float, PF_N_CHANNELS * npix), *b = g_new (float, (PF_N_CHANNELS + 1) * npix);
+  float *a = g_new (float, PF_N_CHANNELS * npix), *b = poisoned ((PF_N_CHANNELS + 1) * npix);
   float *ia[PF_N_CHANNELS], *ib[PF_N_CHANNELS];
-  for (int ch = 0; ch < PF_N_CHANNELS; ch++)
-    {
-      ia[ch] = a + ch * npix;
-      ib[ch] = b + ch * npix;
-    }
-  for (size_t i = 0; i < (PF_N_CHANNELS + 1) * npix; i++)
-    b[i] = NAN;
+  event_planes (a, npix, ia);
+  event_planes (b, npix, ib);
   pf_sim_event (&p, 5, ia);
   pf_sim_event_with_particles (&p, 5, NULL, 0, ib, b + PF_N_CHANNELS * npix);
   g_assert_true (memcmp (a, b, PF_N_CHANNELS * npix * sizeof (float)) == 0);
@@ -1115,9 +1104,7 @@ test_extra_none (void)
   /* the block form with empty lists: pf_sim_run's five channels, a zero jet channel */
   const int n = 6;
   float *ref = run_alloc (&p, 3, n, 1);
-  float *o = g_new (float, (PF_N_CHANNELS + 1) * npix * n);
-  for (size_t i = 0; i < (PF_N_CHANNELS + 1) * npix * n; i++)
-    o[i] = NAN;
+  float *o = poisoned ((PF_N_CHANNELS + 1) * npix * n);
   const PfSimInput *ex[6] = { NULL };
   int nx[6] = { 0 };
   pf_sim_run_with_particles (&p, 3, n, ex, nx, o, 2);
@@ -1145,9 +1132,7 @@ bin_ref (double x, double half, int n)
 static void
 test_extra_species (void)
 {
-  PfSimParams p;
-  pf_sim_params_init_default (&p);
-  p.seed = 99;
+  PfSimParams p = params_with_seed (99);
   const int S = p.image_size;
   const size_t npix = (size_t) S * S;
   const int64_t ev = 11;
@@ -1161,11 +1146,8 @@ test_extra_species (void)
   float *plain = g_new (float, PF_N_CHANNELS * npix);
   float *with = g_new (float, (PF_N_CHANNELS + 1) * npix);
   float *ip[PF_N_CHANNELS], *iw[PF_N_CHANNELS];
-  for (int ch = 0; ch < PF_N_CHANNELS; ch++)
-    {
-      ip[ch] = plain + ch * npix;
-      iw[ch] = with + ch * npix;
-    }
+  event_planes (plain, npix, ip);
+  event_planes (with, npix, iw);
   float *jet = with + PF_N_CHANNELS * npix;
   pf_sim_event (&p, ev, ip);
 
@@ -1243,9 +1225,7 @@ test_extra_species (void)
 static void
 test_extra_threads (void)
 {
-  PfSimParams p;
-  pf_sim_params_init_default (&p);
-  p.seed = 5;
+  PfSimParams p = params_with_seed (5);
   p.n_particles = 300;
   const int n = 17;
   const size_t npix = 56 * 56, total = (PF_N_CHANNELS + 1) * npix * n;
@@ -1274,9 +1254,7 @@ test_extra_threads (void)
   const int threads[] = { 2, 3, 0 };
   for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
     {
-      float *o = g_new (float, total);
-      for (size_t i = 0; i < total; i++)
-        o[i] = NAN;
+      float *o = poisoned (total);
       pf_sim_run_with_particles (&p, 40, n, (const PfSimInput *const *) lists, counts, o,
                                  threads[t]);
       g_assert_true (memcmp (o, ref, total * sizeof (float)) == 0);
@@ -1286,8 +1264,7 @@ test_extra_threads (void)
   for (int i = 0; i < n; i++)
     {
       float *img[PF_N_CHANNELS];
-      for (int ch = 0; ch < PF_N_CHANNELS; ch++)
-        img[ch] = one + ch * npix;
+      event_planes (one, npix, img);
       pf_sim_event_with_particles (&p, 40 + i, lists[i], counts[i], img, one + PF_N_CHANNELS * npix);
       for (int ch = 0; ch <= PF_N_CHANNELS; ch++)
         g_assert_true (memcmp (one + ch * npix, ref + ((size_t) ch * n + i) * npix,

@@ -1,4 +1,5 @@
 /* pf-application.c — see pf-application.h. */
+#include <string.h>
 #include <glib/gi18n.h>
 #include "pf-application.h"
 #include "pf-window.h"
@@ -55,6 +56,29 @@ action_about (GSimpleAction *a, GVariant *p, gpointer user_data)
                          NULL);
 }
 
+/* the precision drop-down's rows, in the order of the schema's choices */
+static const char *const precision_names[] = { "fp32", "tf32", "bf16" };
+
+static gboolean
+precision_to_row (GValue *value, GVariant *variant, gpointer user_data)
+{
+  const char *name = g_variant_get_string (variant, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (precision_names); i++)
+    if (!strcmp (name, precision_names[i]))
+      {
+        g_value_set_uint (value, i);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+static GVariant *
+row_to_precision (const GValue *value, const GVariantType *type, gpointer user_data)
+{
+  guint row = g_value_get_uint (value);
+  return row < G_N_ELEMENTS (precision_names) ? g_variant_new_string (precision_names[row]) : NULL;
+}
+
 static void
 action_preferences (GSimpleAction *a, GVariant *p, gpointer user_data)
 {
@@ -70,6 +94,9 @@ action_preferences (GSimpleAction *a, GVariant *p, gpointer user_data)
                        "value", G_SETTINGS_BIND_DEFAULT);
       g_settings_bind (self->settings, "max-load-events", gtk_builder_get_object (builder, "load_adj"),
                        "value", G_SETTINGS_BIND_DEFAULT);
+      g_settings_bind_with_mapping (self->settings, "gpu-precision",
+                                    gtk_builder_get_object (builder, "precision_dropdown"), "selected",
+                                    G_SETTINGS_BIND_DEFAULT, precision_to_row, row_to_precision, NULL, NULL);
     }
   else
     gtk_widget_set_visible (GTK_WIDGET (gtk_builder_get_object (builder, "no_settings_label")), TRUE);

@@ -213,10 +213,20 @@ start_run (PfWindow *self, const char *data_path)
   o.data_path = data_path;
   /* the GPU when one is usable; which one runs is said in the status line */
   g_autofree char *device = NULL;
-  if (!pf_device_pick ("auto", &o.device, &device, &error))
+  g_autofree char *precision = self->settings ? g_settings_get_string (self->settings, "gpu-precision")
+                                              : g_strdup ("fp32");
+  if (!pf_device_pick ("auto", &o.device, &device, &error)
+      || (o.device == PF_DEVICE_CUDA && !pf_device_set_precision (o.device, precision, &error)))
     {
       _pf_window_show_error (self, _("Training could not start"), error);
       return;
+    }
+  if (o.device == PF_DEVICE_CUDA && strcmp (precision, "fp32"))
+    {
+      /* the status line says how the GPU computes when it is not float32 */
+      char *with = g_strdup_printf (_("%s, products in %s"), device, precision);
+      g_free (device);
+      device = with;
     }
   g_free (self->train_device);
   self->train_device = g_steal_pointer (&device);

@@ -106,6 +106,16 @@ job_cancelled (Job *j, GTask *task, GError **error)
   return FALSE;
 }
 
+/* Returns error on task unless job_cancelled already returned the task's own cancellation. */
+static void
+return_error_once (GTask *task, GError *error)
+{
+  if (!g_task_had_error (task))
+    g_task_return_error (task, error);
+  else
+    g_clear_error (&error);
+}
+
 /* ---- generation ---- */
 
 static void
@@ -140,10 +150,7 @@ generate_thread (GTask *task, gpointer source, gpointer data, GCancellable *canc
         {
           g_free (all);
           g_free (chunk);
-          if (!g_task_had_error (task))
-            g_task_return_error (task, error);
-          else
-            g_clear_error (&error);
+          return_error_once (task, error);
           return;
         }
       int64_t k = MIN ((int64_t) GEN_CHUNK, j->n - first);
@@ -295,10 +302,7 @@ load_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
       {
         pf_dataset_close (d);
         g_free (all);
-        if (!g_task_had_error (task))
-          g_task_return_error (task, error);
-        else
-          g_clear_error (&error);
+        return_error_once (task, error);
         return;
       }
   EventSet *s = g_new0 (EventSet, 1);
@@ -308,6 +312,20 @@ load_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancella
   s->n = n;
   s->S = S;
   g_task_return_pointer (task, s, event_set_free);
+}
+
+/* Ends a load or save: the caller's task gets the result (and the error signal fires when no
+ * callback will see the error), and the worker no longer counts as busy. */
+static void
+finish_outer (PfSimController *c, Job *j, GError *error)
+{
+  if (error && !GPOINTER_TO_INT (g_object_get_data (G_OBJECT (j->outer), "pf-has-callback")))
+    g_signal_emit (c, signals[SIG_ERROR], 0, error);
+  if (error)
+    g_task_return_error (j->outer, error);
+  else
+    g_task_return_boolean (j->outer, TRUE);
+  busy_add (c, -1);
 }
 
 static void
@@ -329,13 +347,7 @@ load_done (GObject *source, GAsyncResult *res, gpointer data)
         }
       event_set_free (s);
     }
-  if (error && !GPOINTER_TO_INT (g_object_get_data (G_OBJECT (j->outer), "pf-has-callback")))
-    g_signal_emit (c, signals[SIG_ERROR], 0, error);
-  if (error)
-    g_task_return_error (j->outer, error);
-  else
-    g_task_return_boolean (j->outer, TRUE);
-  busy_add (c, -1);
+  finish_outer (c, j, error);
 }
 
 static GTask *
@@ -405,13 +417,7 @@ save_done (GObject *source, GAsyncResult *res, gpointer data)
   Job *j = g_task_get_task_data (G_TASK (res));
   GError *error = NULL;
   g_task_propagate_boolean (G_TASK (res), &error);
-  if (error && !GPOINTER_TO_INT (g_object_get_data (G_OBJECT (j->outer), "pf-has-callback")))
-    g_signal_emit (c, signals[SIG_ERROR], 0, error);
-  if (error)
-    g_task_return_error (j->outer, error);
-  else
-    g_task_return_boolean (j->outer, TRUE);
-  busy_add (c, -1);
+  finish_outer (c, j, error);
 }
 
 void

@@ -116,13 +116,22 @@ check_in (PfGraph *g, const char *layer, int x, int ndim)
   if (g->error || x < 0)
     return FALSE;
   g_return_val_if_fail (x < (int) g->tensors->len, FALSE);
-  PfTensor t_copy = *_pf_t (g, x);
-  PfTensor *t = &t_copy;
-  if (ndim > 0 && t->ndim != ndim)
+  PfTensor t = *_pf_t (g, x);
+  if (ndim > 0 && t.ndim != ndim)
     {
-      fail (g, layer, "expects a %d-d input, got %s", ndim, PF_SHAPE (t));
+      fail (g, layer, "expects a %d-d input, got %s", ndim, PF_SHAPE (&t));
       return FALSE;
     }
+  return TRUE;
+}
+
+/* check_in, then a copy of the input's PfTensor: what every builder works on (see add_tensor). */
+static gboolean
+read_in (PfGraph *g, const char *layer, int x, int ndim, PfTensor *t)
+{
+  if (!check_in (g, layer, x, ndim))
+    return FALSE;
+  *t = *_pf_t (g, x);
   return TRUE;
 }
 
@@ -147,21 +156,32 @@ activation_like (PfGraph *g, const char *layer, int ndim, const int *shape)
   return add_tensor (g, PF_TENSOR_ACTIVATION, layer, ndim, shape);
 }
 
+/* A layer's output activation of the given shape and the node that writes it; the tensor is
+ * added first, as every layer but LSTM (which adds its state outputs in between) does. */
+static PfNode *
+add_layer (PfGraph *g, PfOpKind op, const char *name, int n_in, const int *in, int ndim,
+           const int *shape)
+{
+  int y = activation_like (g, name, ndim, shape);
+  PfNode *n = add_node (g, op, name, n_in, in);
+  n->out = y;
+  return n;
+}
+
 int
 pf_graph_conv2d_k (PfGraph *g, const char *name, int x, int c_in, int c_out, int kh, int kw,
                    int sh, int sw, int ph, int pw, bool bias)
 {
-  if (!check_in (g, name, x, 4))
+  PfTensor t;
+  if (!read_in (g, name, x, 4, &t))
     return -1;
-  PfTensor t_copy = *_pf_t (g, x);
-  PfTensor *t = &t_copy;
-  if (t->shape[1] != c_in)
+  if (t.shape[1] != c_in)
     {
       fail (g, name, "Conv2d(%d -> %d) expects %d input channels, got input %s", c_in, c_out, c_in,
-            PF_SHAPE (t));
+            PF_SHAPE (&t));
       return -1;
     }
-  PfConv2dDesc d = { t->shape[0], c_in, t->shape[2], t->shape[3], c_out, kh, kw, sh, sw, ph, pw };
+  PfConv2dDesc d = { t.shape[0], c_in, t.shape[2], t.shape[3], c_out, kh, kw, sh, sw, ph, pw };
   int oh = pf_conv2d_out_h (&d), ow = pf_conv2d_out_w (&d);
   if (oh <= 0 || ow <= 0 || sh <= 0 || sw <= 0)
     {
@@ -174,13 +194,11 @@ pf_graph_conv2d_k (PfGraph *g, const char *name, int x, int c_in, int c_out, int
   int w = add_param (g, name, "weight", 4, wshape, PF_TENSOR_PARAM, PF_PARAM_INIT_KAIMING, fan_in);
   int b = bias ? add_param (g, name, "bias", 1, &c_out, PF_TENSOR_PARAM, PF_PARAM_INIT_BIAS, fan_in) : -1;
   int oshape[4] = { d.n, c_out, oh, ow };
-  int y = activation_like (g, name, 4, oshape);
-  PfNode *n = add_node (g, PF_OP_CONV2D, name, 1, &x);
+  PfNode *n = add_layer (g, PF_OP_CONV2D, name, 1, &x, 4, oshape);
   n->d.conv2d = d;
   n->w = w;
   n->b = b;
-  n->out = y;
-  return y;
+  return n->out;
 }
 
 int
@@ -195,17 +213,16 @@ static int
 conv3d_with (PfGraph *g, const char *name, int x, int c_in, int c_out, int kd, int kh, int kw,
              int pd, int ph, int pw, bool bias, int w, int b)
 {
-  if (!check_in (g, name, x, 5))
+  PfTensor t;
+  if (!read_in (g, name, x, 5, &t))
     return -1;
-  PfTensor t_copy = *_pf_t (g, x);
-  PfTensor *t = &t_copy;
-  if (t->shape[1] != c_in)
+  if (t.shape[1] != c_in)
     {
       fail (g, name, "Conv3d(%d -> %d) expects %d input channels, got input %s", c_in, c_out, c_in,
-            PF_SHAPE (t));
+            PF_SHAPE (&t));
       return -1;
     }
-  PfConv3dDesc d = { t->shape[0], c_in, t->shape[2], t->shape[3], t->shape[4], c_out, kd, kh, kw,
+  PfConv3dDesc d = { t.shape[0], c_in, t.shape[2], t.shape[3], t.shape[4], c_out, kd, kh, kw,
                      1, 1, 1, pd, ph, pw };
   int od = pf_conv3d_out_d (&d), oh = pf_conv3d_out_h (&d), ow = pf_conv3d_out_w (&d);
   if (od <= 0 || oh <= 0 || ow <= 0)
@@ -232,13 +249,11 @@ conv3d_with (PfGraph *g, const char *name, int x, int c_in, int c_out, int kd, i
         }
     }
   int oshape[5] = { d.n, c_out, od, oh, ow };
-  int y = activation_like (g, name, 5, oshape);
-  PfNode *n = add_node (g, PF_OP_CONV3D, name, 1, &x);
+  PfNode *n = add_layer (g, PF_OP_CONV3D, name, 1, &x, 5, oshape);
   n->d.conv3d = d;
   n->w = w;
   n->b = b;
-  n->out = y;
-  return y;
+  return n->out;
 }
 
 int
@@ -271,16 +286,15 @@ pf_graph_conv3d_shared (PfGraph *g, const char *name, int x, int like_y, int pd,
 int
 pf_graph_batchnorm (PfGraph *g, const char *name, int x, int c)
 {
-  if (!check_in (g, name, x, 4))
+  PfTensor t;
+  if (!read_in (g, name, x, 4, &t))
     return -1;
-  PfTensor t_copy = *_pf_t (g, x);
-  PfTensor *t = &t_copy;
-  if (t->shape[1] != c)
+  if (t.shape[1] != c)
     {
-      fail (g, name, "BatchNorm2d(%d) got input %s", c, PF_SHAPE (t));
+      fail (g, name, "BatchNorm2d(%d) got input %s", c, PF_SHAPE (&t));
       return -1;
     }
-  int shape[4] = { t->shape[0], t->shape[1], t->shape[2], t->shape[3] };
+  int shape[4] = { t.shape[0], t.shape[1], t.shape[2], t.shape[3] };
   PfNode tmp_desc = { 0 };
   tmp_desc.d.bn = (PfBatchNormDesc) { shape[0], c, shape[2] * shape[3], 1e-5f, 0.1f };
   int w = add_param (g, name, "weight", 1, &c, PF_TENSOR_PARAM, PF_PARAM_INIT_ONES, 0);
@@ -289,8 +303,7 @@ pf_graph_batchnorm (PfGraph *g, const char *name, int x, int c)
   int rv = add_param (g, name, "running_var", 1, &c, PF_TENSOR_BUFFER, PF_PARAM_INIT_ONES, 0);
   int sm = add_tensor (g, PF_TENSOR_SAVED, name, 1, &c);
   int si = add_tensor (g, PF_TENSOR_SAVED, name, 1, &c);
-  int y = activation_like (g, name, 4, shape);
-  PfNode *n = add_node (g, PF_OP_BATCHNORM, name, 1, &x);
+  PfNode *n = add_layer (g, PF_OP_BATCHNORM, name, 1, &x, 4, shape);
   n->d.bn = tmp_desc.d.bn;
   n->w = w;
   n->b = b;
@@ -298,23 +311,18 @@ pf_graph_batchnorm (PfGraph *g, const char *name, int x, int c)
   n->buf[1] = rv;
   n->saved[0] = sm;
   n->saved[1] = si;
-  n->out = y;
-  return y;
+  return n->out;
 }
 
 static int
 unary (PfGraph *g, PfOpKind op, const char *name, int x)
 {
-  if (!check_in (g, name, x, 0))
+  PfTensor t;
+  if (!read_in (g, name, x, 0, &t))
     return -1;
-  PfTensor t_copy = *_pf_t (g, x);
-  PfTensor *t = &t_copy;
   int shape[PF_MAX_DIMS];
-  memcpy (shape, t->shape, sizeof shape);
-  int y = activation_like (g, name, t->ndim, shape);
-  PfNode *n = add_node (g, op, name, 1, &x);
-  n->out = y;
-  return y;
+  memcpy (shape, t.shape, sizeof shape);
+  return add_layer (g, op, name, 1, &x, t.ndim, shape)->out;
 }
 
 int pf_graph_relu (PfGraph *g, int x) { return unary (g, PF_OP_RELU, "relu", x); }
@@ -343,10 +351,9 @@ pf_graph_dropout (PfGraph *g, int x, float p)
   PfNode *n = _pf_n (g, g->nodes->len - 1);
   n->d.dropout.p = p;
   n->d.dropout.seed = g->nodes->len; /* distinct stream per dropout layer */
-  PfTensor t_copy = *_pf_t (g, y);
-  PfTensor *t = &t_copy;
+  PfTensor t = *_pf_t (g, y);
   /* The mask is kept as float (0 or 1): one arena type, and exact. */
-  n->saved[0] = add_tensor (g, PF_TENSOR_SAVED, "dropout.mask", t->ndim, t->shape);
+  n->saved[0] = add_tensor (g, PF_TENSOR_SAVED, "dropout.mask", t.ndim, t.shape);
   return y;
 }
 
@@ -364,62 +371,53 @@ same_shape (const PfTensor *a, const PfTensor *b)
 int
 pf_graph_add (PfGraph *g, const char *name, int a, int b)
 {
-  if (!check_in (g, name, a, 0) || !check_in (g, name, b, 0))
+  PfTensor ta, tb;
+  if (!read_in (g, name, a, 0, &ta) || !read_in (g, name, b, 0, &tb))
     return -1;
-  PfTensor ta_copy = *_pf_t (g, a), tb_copy = *_pf_t (g, b);
-  PfTensor *ta = &ta_copy, *tb = &tb_copy;
-  if (!same_shape (ta, tb))
+  if (!same_shape (&ta, &tb))
     {
-      fail (g, name, "cannot add %s and %s", PF_SHAPE (ta), PF_SHAPE (tb));
+      fail (g, name, "cannot add %s and %s", PF_SHAPE (&ta), PF_SHAPE (&tb));
       return -1;
     }
-  int y = activation_like (g, name, ta->ndim, ta->shape);
   int in[2] = { a, b };
-  PfNode *n = add_node (g, PF_OP_ADD, name, 2, in);
-  n->out = y;
-  return y;
+  return add_layer (g, PF_OP_ADD, name, 2, in, ta.ndim, ta.shape)->out;
 }
 
 int
 pf_graph_maxpool2 (PfGraph *g, int x)
 {
-  if (!check_in (g, "maxpool", x, 4))
+  PfTensor t;
+  if (!read_in (g, "maxpool", x, 4, &t))
     return -1;
-  PfTensor t_copy = *_pf_t (g, x);
-  PfTensor *t = &t_copy;
-  int shape[4] = { t->shape[0], t->shape[1], t->shape[2] / 2, t->shape[3] / 2 };
+  int shape[4] = { t.shape[0], t.shape[1], t.shape[2] / 2, t.shape[3] / 2 };
   if (shape[2] == 0 || shape[3] == 0)
     {
-      fail (g, "maxpool", "input %dx%d too small for 2x2 pooling", t->shape[2], t->shape[3]);
+      fail (g, "maxpool", "input %dx%d too small for 2x2 pooling", t.shape[2], t.shape[3]);
       return -1;
     }
-  int y = activation_like (g, "maxpool", 4, shape);
-  PfNode *n = add_node (g, PF_OP_MAXPOOL2, "maxpool", 1, &x);
-  n->d.plane.nc = t->shape[0] * t->shape[1];
-  n->d.plane.h = t->shape[2];
-  n->d.plane.w = t->shape[3];
+  PfNode *n = add_layer (g, PF_OP_MAXPOOL2, "maxpool", 1, &x, 4, shape);
+  n->d.plane.nc = t.shape[0] * t.shape[1];
+  n->d.plane.h = t.shape[2];
+  n->d.plane.w = t.shape[3];
   /* argmax indices stored as float: exact below 2^24, far above any plane size here */
   n->saved[0] = add_tensor (g, PF_TENSOR_SAVED, "maxpool.argmax", 4, shape);
-  n->out = y;
-  return y;
+  return n->out;
 }
 
 int
 pf_graph_upsample2 (PfGraph *g, int x, bool bilinear)
 {
   const char *name = bilinear ? "upsample_bilinear" : "upsample_nearest";
-  if (!check_in (g, name, x, 4))
+  PfTensor t;
+  if (!read_in (g, name, x, 4, &t))
     return -1;
-  PfTensor t_copy = *_pf_t (g, x);
-  PfTensor *t = &t_copy;
-  int shape[4] = { t->shape[0], t->shape[1], t->shape[2] * 2, t->shape[3] * 2 };
-  int y = activation_like (g, name, 4, shape);
-  PfNode *n = add_node (g, bilinear ? PF_OP_UPSAMPLE_BILINEAR2 : PF_OP_UPSAMPLE_NEAREST2, name, 1, &x);
-  n->d.plane.nc = t->shape[0] * t->shape[1];
-  n->d.plane.h = t->shape[2];
-  n->d.plane.w = t->shape[3];
-  n->out = y;
-  return y;
+  int shape[4] = { t.shape[0], t.shape[1], t.shape[2] * 2, t.shape[3] * 2 };
+  PfOpKind op = bilinear ? PF_OP_UPSAMPLE_BILINEAR2 : PF_OP_UPSAMPLE_NEAREST2;
+  PfNode *n = add_layer (g, op, name, 1, &x, 4, shape);
+  n->d.plane.nc = t.shape[0] * t.shape[1];
+  n->d.plane.h = t.shape[2];
+  n->d.plane.w = t.shape[3];
+  return n->out;
 }
 
 int
@@ -446,142 +444,125 @@ pf_graph_concat (PfGraph *g, const char *name, int k, const int *xs)
       csum += t->shape[1];
     }
   int shape[4] = { t0->shape[0], csum, t0->shape[2], t0->shape[3] };
-  int y = activation_like (g, name, 4, shape);
-  PfNode *n = add_node (g, PF_OP_CONCAT, name, k, xs);
-  n->d.concat.n = t0->shape[0];
-  n->d.concat.hw = t0->shape[2] * t0->shape[3];
+  PfNode *n = add_layer (g, PF_OP_CONCAT, name, k, xs, 4, shape);
+  n->d.concat.n = shape[0];
+  n->d.concat.hw = shape[2] * shape[3];
   n->d.concat.k = k;
   for (int i = 0; i < k; i++)
     n->d.concat.c[i] = _pf_t (g, xs[i])->shape[1];
-  n->out = y;
-  return y;
+  return n->out;
 }
 
 int
 pf_graph_gather_channels (PfGraph *g, const char *name, int x, int k, const int *idx)
 {
-  if (!check_in (g, name, x, 4))
+  PfTensor t;
+  if (!read_in (g, name, x, 4, &t))
     return -1;
-  PfTensor t_copy = *_pf_t (g, x);
-  PfTensor *t = &t_copy;
   if (k < 1 || k > PF_MAX_INPUTS)
     {
       fail (g, name, "gather of %d channels (1..%d supported)", k, PF_MAX_INPUTS);
       return -1;
     }
   for (int i = 0; i < k; i++)
-    if (idx[i] < 0 || idx[i] >= t->shape[1])
+    if (idx[i] < 0 || idx[i] >= t.shape[1])
       {
-        fail (g, name, "channel %d out of range for input %s", idx[i], PF_SHAPE (t));
+        fail (g, name, "channel %d out of range for input %s", idx[i], PF_SHAPE (&t));
         return -1;
       }
-  int shape[4] = { t->shape[0], k, t->shape[2], t->shape[3] };
-  int y = activation_like (g, name, 4, shape);
-  PfNode *n = add_node (g, PF_OP_GATHER, name, 1, &x);
-  n->d.gather.n = t->shape[0];
-  n->d.gather.c = t->shape[1];
-  n->d.gather.hw = t->shape[2] * t->shape[3];
+  int shape[4] = { t.shape[0], k, t.shape[2], t.shape[3] };
+  PfNode *n = add_layer (g, PF_OP_GATHER, name, 1, &x, 4, shape);
+  n->d.gather.n = t.shape[0];
+  n->d.gather.c = t.shape[1];
+  n->d.gather.hw = t.shape[2] * t.shape[3];
   n->d.gather.k = k;
   memcpy (n->d.gather.idx, idx, k * sizeof (int));
-  n->out = y;
-  return y;
+  return n->out;
 }
 
 int
 pf_graph_channel_scale (PfGraph *g, const char *name, int x, int s)
 {
-  if (!check_in (g, name, x, 4) || !check_in (g, name, s, 2))
+  PfTensor t, ts;
+  if (!read_in (g, name, x, 4, &t) || !read_in (g, name, s, 2, &ts))
     return -1;
-  PfTensor t_copy = *_pf_t (g, x), ts_copy = *_pf_t (g, s);
-  PfTensor *t = &t_copy, *ts = &ts_copy;
-  if (ts->shape[0] != t->shape[0] || ts->shape[1] != t->shape[1])
+  if (ts.shape[0] != t.shape[0] || ts.shape[1] != t.shape[1])
     {
-      fail (g, name, "cannot scale %s by %s", PF_SHAPE (t), PF_SHAPE (ts));
+      fail (g, name, "cannot scale %s by %s", PF_SHAPE (&t), PF_SHAPE (&ts));
       return -1;
     }
-  int y = activation_like (g, name, 4, t->shape);
   int in[2] = { x, s };
-  PfNode *n = add_node (g, PF_OP_CHANNEL_SCALE, name, 2, in);
-  n->d.chan.n = t->shape[0];
-  n->d.chan.c = t->shape[1];
-  n->d.chan.hw = t->shape[2] * t->shape[3];
-  n->out = y;
-  return y;
+  PfNode *n = add_layer (g, PF_OP_CHANNEL_SCALE, name, 2, in, 4, t.shape);
+  n->d.chan.n = t.shape[0];
+  n->d.chan.c = t.shape[1];
+  n->d.chan.hw = t.shape[2] * t.shape[3];
+  return n->out;
 }
 
 int
 pf_graph_global_avgpool (PfGraph *g, int x)
 {
-  if (!check_in (g, "avgpool", x, 4))
+  PfTensor t;
+  if (!read_in (g, "avgpool", x, 4, &t))
     return -1;
-  PfTensor t_copy = *_pf_t (g, x);
-  PfTensor *t = &t_copy;
-  int shape[2] = { t->shape[0], t->shape[1] };
-  int y = activation_like (g, "avgpool", 2, shape);
-  PfNode *n = add_node (g, PF_OP_GLOBAL_AVGPOOL, "avgpool", 1, &x);
-  n->d.chan.n = t->shape[0];
-  n->d.chan.c = t->shape[1];
-  n->d.chan.hw = t->shape[2] * t->shape[3];
-  n->out = y;
-  return y;
+  int shape[2] = { t.shape[0], t.shape[1] };
+  PfNode *n = add_layer (g, PF_OP_GLOBAL_AVGPOOL, "avgpool", 1, &x, 2, shape);
+  n->d.chan.n = t.shape[0];
+  n->d.chan.c = t.shape[1];
+  n->d.chan.hw = t.shape[2] * t.shape[3];
+  return n->out;
 }
 
 int
 pf_graph_linear (PfGraph *g, const char *name, int x, int in, int out, bool bias)
 {
-  if (!check_in (g, name, x, 0))
+  PfTensor t;
+  if (!read_in (g, name, x, 0, &t))
     return -1;
-  PfTensor t_copy = *_pf_t (g, x);
-  PfTensor *t = &t_copy;
-  if (t->shape[t->ndim - 1] != in)
+  if (t.shape[t.ndim - 1] != in)
     {
-      fail (g, name, "Linear(%d -> %d) expects last dimension %d, got input %s", in, out, in, PF_SHAPE (t));
+      fail (g, name, "Linear(%d -> %d) expects last dimension %d, got input %s", in, out, in, PF_SHAPE (&t));
       return -1;
     }
   int shape[PF_MAX_DIMS];
-  memcpy (shape, t->shape, sizeof shape);
-  shape[t->ndim - 1] = out;
+  memcpy (shape, t.shape, sizeof shape);
+  shape[t.ndim - 1] = out;
   int wshape[2] = { out, in };
   int w = add_param (g, name, "weight", 2, wshape, PF_TENSOR_PARAM, PF_PARAM_INIT_KAIMING, in);
   int b = bias ? add_param (g, name, "bias", 1, &out, PF_TENSOR_PARAM, PF_PARAM_INIT_BIAS, in) : -1;
-  int y = activation_like (g, name, t->ndim, shape);
-  PfNode *n = add_node (g, PF_OP_LINEAR, name, 1, &x);
-  n->d.linear.m = (int) (t->numel / in);
+  PfNode *n = add_layer (g, PF_OP_LINEAR, name, 1, &x, t.ndim, shape);
+  n->d.linear.m = (int) (t.numel / in);
   n->d.linear.in = in;
   n->d.linear.out = out;
   n->w = w;
   n->b = b;
-  n->out = y;
-  return y;
+  return n->out;
 }
 
 int
 pf_graph_bmm (PfGraph *g, const char *name, int a, int b, bool ta, bool tb)
 {
-  if (!check_in (g, name, a, 3) || !check_in (g, name, b, 3))
+  PfTensor A, B;
+  if (!read_in (g, name, a, 3, &A) || !read_in (g, name, b, 3, &B))
     return -1;
-  PfTensor A_copy = *_pf_t (g, a), B_copy = *_pf_t (g, b);
-  PfTensor *A = &A_copy, *B = &B_copy;
-  int m = ta ? A->shape[2] : A->shape[1], ka = ta ? A->shape[1] : A->shape[2];
-  int kb = tb ? B->shape[2] : B->shape[1], nn = tb ? B->shape[1] : B->shape[2];
-  if (A->shape[0] != B->shape[0] || ka != kb)
+  int m = ta ? A.shape[2] : A.shape[1], ka = ta ? A.shape[1] : A.shape[2];
+  int kb = tb ? B.shape[2] : B.shape[1], nn = tb ? B.shape[1] : B.shape[2];
+  if (A.shape[0] != B.shape[0] || ka != kb)
     {
-      fail (g, name, "cannot multiply %s%s by %s%s", PF_SHAPE (A), ta ? "^T" : "", PF_SHAPE (B),
+      fail (g, name, "cannot multiply %s%s by %s%s", PF_SHAPE (&A), ta ? "^T" : "", PF_SHAPE (&B),
             tb ? "^T" : "");
       return -1;
     }
-  int shape[3] = { A->shape[0], m, nn };
-  int y = activation_like (g, name, 3, shape);
+  int shape[3] = { A.shape[0], m, nn };
   int in[2] = { a, b };
-  PfNode *n = add_node (g, PF_OP_BMM, name, 2, in);
-  n->d.bmm.batch = A->shape[0];
+  PfNode *n = add_layer (g, PF_OP_BMM, name, 2, in, 3, shape);
+  n->d.bmm.batch = A.shape[0];
   n->d.bmm.m = m;
   n->d.bmm.n = nn;
   n->d.bmm.k = ka;
   n->d.bmm.ta = ta;
   n->d.bmm.tb = tb;
-  n->out = y;
-  return y;
+  return n->out;
 }
 
 int
@@ -590,11 +571,10 @@ pf_graph_softmax (PfGraph *g, int x, float scale)
   int y = unary (g, PF_OP_SOFTMAX, "softmax", x);
   if (y < 0)
     return -1;
-  PfTensor t_copy = *_pf_t (g, x);
-  PfTensor *t = &t_copy;
+  PfTensor t = *_pf_t (g, x);
   PfNode *n = _pf_n (g, g->nodes->len - 1);
-  n->d.softmax.cols = t->shape[t->ndim - 1];
-  n->d.softmax.rows = (int) (t->numel / n->d.softmax.cols);
+  n->d.softmax.cols = t.shape[t.ndim - 1];
+  n->d.softmax.rows = (int) (t.numel / n->d.softmax.cols);
   n->d.softmax.scale = scale;
   return y;
 }
@@ -602,10 +582,9 @@ pf_graph_softmax (PfGraph *g, int x, float scale)
 int
 pf_graph_permute (PfGraph *g, int x, int ndim, const int *perm)
 {
-  if (!check_in (g, "permute", x, ndim))
+  PfTensor t;
+  if (!read_in (g, "permute", x, ndim, &t))
     return -1;
-  PfTensor t_copy = *_pf_t (g, x);
-  PfTensor *t = &t_copy;
   int shape[PF_MAX_DIMS] = { 0 };
   guint seen = 0;
   for (int i = 0; i < ndim; i++)
@@ -616,39 +595,34 @@ pf_graph_permute (PfGraph *g, int x, int ndim, const int *perm)
           return -1;
         }
       seen |= 1u << perm[i];
-      shape[i] = t->shape[perm[i]];
+      shape[i] = t.shape[perm[i]];
     }
-  int y = activation_like (g, "permute", ndim, shape);
-  PfNode *n = add_node (g, PF_OP_PERMUTE, "permute", 1, &x);
+  PfNode *n = add_layer (g, PF_OP_PERMUTE, "permute", 1, &x, ndim, shape);
   n->d.permute.ndim = ndim;
-  memcpy (n->d.permute.shape, t->shape, sizeof n->d.permute.shape);
+  memcpy (n->d.permute.shape, t.shape, sizeof n->d.permute.shape);
   memcpy (n->d.permute.perm, perm, ndim * sizeof (int));
-  n->out = y;
-  return y;
+  return n->out;
 }
 
 int
 pf_graph_reshape (PfGraph *g, int x, int ndim, const int *shape)
 {
-  if (!check_in (g, "reshape", x, 0))
+  PfTensor t;
+  if (!read_in (g, "reshape", x, 0, &t))
     return -1;
-  PfTensor t_copy = *_pf_t (g, x);
-  PfTensor *t = &t_copy;
   size_t numel = 1;
   for (int i = 0; i < ndim; i++)
     numel *= (size_t) shape[i];
-  if (numel != t->numel || ndim > PF_MAX_DIMS)
+  if (numel != t.numel || ndim > PF_MAX_DIMS)
     {
-      fail (g, "reshape", "cannot reshape %s to %d dims of %zu elements", PF_SHAPE (t), ndim, numel);
+      fail (g, "reshape", "cannot reshape %s to %d dims of %zu elements", PF_SHAPE (&t), ndim, numel);
       return -1;
     }
   /* A view: same storage, no work in either direction. */
-  int y = activation_like (g, "reshape", ndim, shape);
-  _pf_t (g, y)->alias_of = x;
-  PfNode *n = add_node (g, PF_OP_RESHAPE, "reshape", 1, &x);
-  n->out = y;
+  PfNode *n = add_layer (g, PF_OP_RESHAPE, "reshape", 1, &x, ndim, shape);
+  _pf_t (g, n->out)->alias_of = x;
   n->skip = true;
-  return y;
+  return n->out;
 }
 
 /* An optional state tensor must be [L, B, H]. */

@@ -37,15 +37,20 @@ pf_dnnl_engine (void)
   return engine;
 }
 
+/* One message for every failed oneDNN call made while building a plan; true on success. */
+static gboolean
+dnnl_ok (dnnl_status_t s, const char *what, GError **error)
+{
+  if (s == dnnl_success)
+    return TRUE;
+  g_set_error (error, PF_ERROR, PF_ERROR_UNSUPPORTED, "oneDNN: %s failed (status %d)", what, (int) s);
+  return FALSE;
+}
+
 #define DNNL_TRY(call, what) \
   G_STMT_START { \
-    dnnl_status_t _s = (call); \
-    if (_s != dnnl_success) \
-      { \
-        g_set_error (error, PF_ERROR, PF_ERROR_UNSUPPORTED, "oneDNN: %s failed (status %d)", \
-                     (what), (int) _s); \
-        return FALSE; \
-      } \
+    if (!dnnl_ok ((call), (what), error)) \
+      return FALSE; \
   } G_STMT_END
 
 /* One tensor argument of a primitive: the caller's memory (plain layout, handle set per call)
@@ -228,13 +233,8 @@ dnnl_conv_init (PfDnnlConv *c, const PfConvGeom *g, bool bias, GError **error)
   gboolean ok = FALSE;
 #define STEP(call, what) \
   G_STMT_START { \
-    dnnl_status_t _s = (call); \
-    if (_s != dnnl_success) \
-      { \
-        g_set_error (error, PF_ERROR, PF_ERROR_UNSUPPORTED, "oneDNN: %s failed (status %d)", \
-                     (what), (int) _s); \
-        goto out; \
-      } \
+    if (!dnnl_ok ((call), (what), error)) \
+      goto out; \
   } G_STMT_END
   STEP (dnnl_convolution_forward_desc_init (&fd, dnnl_forward_training, dnnl_convolution_direct,
                                             &src_a, &wei_a, bias ? &b_md : NULL, &dst_a,
@@ -469,6 +469,21 @@ conv2d_desc_check (const PfConv2dDesc *d, GError **error)
   return TRUE;
 }
 
+/* The oneDNN half of a plan, for a 2D or 3D geometry whose pad_l is set: pad_r makes the output
+ * size match floor((in + 2p - k) / s) + 1 exactly. A failed init releases what it made. */
+static gboolean
+plan_init_dnnl (PfConvPlan *p, PfConvGeom *g, bool bias, GError **error)
+{
+  for (int i = 0; i < g->ndims - 2; i++)
+    g->pad_r[i] = (g->dst[2 + i] - 1) * g->strides[i] + g->wei[2 + i] - g->src[2 + i] - g->pad_l[i];
+  if (!dnnl_conv_init (&p->dnnl, g, bias, error))
+    {
+      dnnl_conv_clear (&p->dnnl);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 plan_init_2d (PfConvPlan *p, const PfConv2dDesc *d, bool bias, PfConvImpl impl, GError **error)
 {
@@ -496,15 +511,7 @@ plan_init_2d (PfConvPlan *p, const PfConv2dDesc *d, bool bias, PfConvImpl impl, 
                    .dst = { d->n, d->c_out, pf_conv2d_out_h (d), pf_conv2d_out_w (d) },
                    .strides = { d->sh, d->sw },
                    .pad_l = { d->ph, d->pw } };
-  /* Right padding so the output size matches floor((h + 2p - k) / s) + 1 exactly. */
-  g.pad_r[0] = (g.dst[2] - 1) * d->sh + d->kh - d->h - d->ph;
-  g.pad_r[1] = (g.dst[3] - 1) * d->sw + d->kw - d->w - d->pw;
-  if (!dnnl_conv_init (&p->dnnl, &g, bias, error))
-    {
-      dnnl_conv_clear (&p->dnnl);
-      return FALSE;
-    }
-  return TRUE;
+  return plan_init_dnnl (p, &g, bias, error);
 }
 
 static void
@@ -624,15 +631,10 @@ pf_conv3d_fast_new (const PfConv3dDesc *d, bool bias, GError **error)
                                 pf_conv3d_out_w (d) },
                        .strides = { d->sd, d->sh, d->sw },
                        .pad_l = { d->pd, d->ph, d->pw } };
-      g.pad_r[0] = (g.dst[2] - 1) * d->sd + d->kd - d->d - d->pd;
-      g.pad_r[1] = (g.dst[3] - 1) * d->sh + d->kh - d->h - d->ph;
-      g.pad_r[2] = (g.dst[4] - 1) * d->sw + d->kw - d->w - d->pw;
       c->p.impl = PF_CONV_IMPL_DNNL;
       c->p.bias = bias;
       c->p.c_out = d->c_out;
-      ok = dnnl_conv_init (&c->p.dnnl, &g, bias, error);
-      if (!ok)
-        dnnl_conv_clear (&c->p.dnnl);
+      ok = plan_init_dnnl (&c->p, &g, bias, error);
     }
   if (!ok)
     {

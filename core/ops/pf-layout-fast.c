@@ -5,13 +5,14 @@
  * Each is the reference loop (pf-layout-ref.c, pf-channel-ref.c, pf-resample-ref.c,
  * pf-eltwise-ref.c) split across threads so that every output element is computed by the same
  * operations in the same order as the reference: the results are bit-identical to the _ref ops,
- * whatever the thread count. Scatter-adds whose targets overlap (bilinear backward, a channel
- * gathered twice) are split only along dimensions where they do not. Dropout draws its mask
- * from the same Philox blocks as the reference, one block per four elements. */
+ * whatever the thread count. The permutation plan, the pooling window and the bilinear rows are
+ * the reference's own code (pf-layout-private.h). Scatter-adds whose targets overlap (bilinear
+ * backward, a channel gathered twice) are split only along dimensions where they do not. Dropout
+ * draws its mask from the same Philox blocks as the reference, one block per four elements. */
 #include "pf-ops-fast.h"
+#include "pf-layout-private.h"
 #include "pf-rng.h"
 
-#include <math.h>
 #include <string.h>
 
 /* Below this many elements a loop runs on the calling thread. */
@@ -24,33 +25,6 @@ nthreads_for (size_t n)
 }
 
 /* ---- permute ------------------------------------------------------------------------------ */
-#define PF_PERMUTE_MAX_DIMS 6
-
-/* As in pf-layout-ref.c: out_shape is y's shape, in_stride[i] the stride in x of y's axis i. */
-static bool
-permute_plan (int ndim, const int *shape, const int *perm, int *out_shape, size_t *in_stride,
-              size_t *total)
-{
-  g_return_val_if_fail (ndim >= 1 && ndim <= PF_PERMUTE_MAX_DIMS, false);
-  size_t x_stride[PF_PERMUTE_MAX_DIMS];
-  size_t s = 1;
-  for (int i = ndim - 1; i >= 0; i--)
-    {
-      x_stride[i] = s;
-      s *= (size_t) shape[i];
-    }
-  *total = s;
-  bool seen[PF_PERMUTE_MAX_DIMS] = { false };
-  for (int i = 0; i < ndim; i++)
-    {
-      g_return_val_if_fail (perm[i] >= 0 && perm[i] < ndim && !seen[perm[i]], false);
-      seen[perm[i]] = true;
-      out_shape[i] = shape[perm[i]];
-      in_stride[i] = x_stride[perm[i]];
-    }
-  return true;
-}
-
 /* Offset in x of the first element of y's row `row` (rows = all axes but the last). */
 static inline size_t
 permute_row_offset (int ndim, const int *out_shape, const size_t *in_stride, size_t row)
@@ -69,7 +43,7 @@ permute_row_offset (int ndim, const int *out_shape, const size_t *in_stride, siz
   G_STMT_START { \
     int out_shape[PF_PERMUTE_MAX_DIMS]; \
     size_t in_stride[PF_PERMUTE_MAX_DIMS], total; \
-    if (!permute_plan ((ndim), (shape), (perm), out_shape, in_stride, &total) || total == 0) \
+    if (!_pf_permute_plan ((ndim), (shape), (perm), out_shape, in_stride, &total) || total == 0) \
       break; \
     const size_t inner = (size_t) out_shape[(ndim) - 1], is = in_stride[(ndim) - 1]; \
     const size_t rows = total / inner; \
@@ -255,22 +229,7 @@ pf_maxpool2x2_forward_fast (int nc, int h, int w, const float *x, float *y, int3
       float *yr = y + q * wo;
       int32_t *ar = argmax + q * wo;
       for (int ox = 0; ox < wo; ox++)
-        {
-          int best = (2 * oy) * w + 2 * ox;
-          float bv = xp[best];
-          for (int k = 1; k < 4; k++)
-            {
-              int idx = (2 * oy + k / 2) * w + 2 * ox + k % 2;
-              float v = xp[idx];
-              if (v > bv || isnan (v))
-                {
-                  bv = v;
-                  best = idx;
-                }
-            }
-          yr[ox] = bv;
-          ar[ox] = best;
-        }
+        yr[ox] = _pf_maxpool2x2_window (xp, w, oy, ox, &ar[ox]);
     }
 }
 
@@ -323,42 +282,13 @@ pf_upsample_nearest2x_backward_fast (int nc, int h, int w, const float *dy, floa
     }
 }
 
-/* Same taps, computed by the same float expressions, as pf-resample-ref.c. */
-static inline void
-bilinear_taps (int o, int n, int *i0, int *i1, float *l0, float *l1)
-{
-  float src = 0.5f * ((float) o + 0.5f) - 0.5f;
-  if (src < 0.0f)
-    src = 0.0f;
-  int a = (int) src;
-  *i0 = a;
-  *i1 = a < n - 1 ? a + 1 : a;
-  *l1 = src - (float) a;
-  *l0 = 1.0f - *l1;
-}
-
 void
 pf_upsample_bilinear2x_forward_fast (int nc, int h, int w, const float *x, float *y)
 {
   const int ho = 2 * h, wo = 2 * w;
 #pragma omp parallel for schedule(static) num_threads(nthreads_for ((size_t) nc * ho * wo))
   for (size_t q = 0; q < (size_t) nc * ho; q++)
-    {
-      const int oy = (int) (q % ho);
-      const float *xp = x + (q / ho) * h * w;
-      float *yr = y + q * wo;
-      int y0, y1;
-      float wy0, wy1;
-      bilinear_taps (oy, h, &y0, &y1, &wy0, &wy1);
-      for (int ox = 0; ox < wo; ox++)
-        {
-          int x0, x1;
-          float wx0, wx1;
-          bilinear_taps (ox, w, &x0, &x1, &wx0, &wx1);
-          yr[ox] = wy0 * (wx0 * xp[y0 * w + x0] + wx1 * xp[y0 * w + x1])
-                 + wy1 * (wx0 * xp[y1 * w + x0] + wx1 * xp[y1 * w + x1]);
-        }
-    }
+    _pf_upsample_bilinear2x_row (h, w, (int) (q % ho), x + (q / ho) * h * w, y + q * wo);
 }
 
 /* Neighbouring output rows scatter into the same input rows: threads take whole planes and run
@@ -371,27 +301,7 @@ pf_upsample_bilinear2x_backward_fast (int nc, int h, int w, const float *dy, flo
   const int ho = 2 * h, wo = 2 * w;
 #pragma omp parallel for schedule(static) num_threads(nthreads_for ((size_t) nc * ho * wo))
   for (int p = 0; p < nc; p++)
-    {
-      const float *dyp = dy + (size_t) p * ho * wo;
-      float *dxp = dx + (size_t) p * h * w;
-      for (int oy = 0; oy < ho; oy++)
-        {
-          int y0, y1;
-          float wy0, wy1;
-          bilinear_taps (oy, h, &y0, &y1, &wy0, &wy1);
-          for (int ox = 0; ox < wo; ox++)
-            {
-              int x0, x1;
-              float wx0, wx1;
-              bilinear_taps (ox, w, &x0, &x1, &wx0, &wx1);
-              float g = dyp[oy * wo + ox];
-              dxp[y0 * w + x0] += wy0 * wx0 * g;
-              dxp[y0 * w + x1] += wy0 * wx1 * g;
-              dxp[y1 * w + x0] += wy1 * wx0 * g;
-              dxp[y1 * w + x1] += wy1 * wx1 * g;
-            }
-        }
-    }
+    _pf_upsample_bilinear2x_backward_plane (h, w, dy + (size_t) p * ho * wo, dx + (size_t) p * h * w);
 }
 
 /* ---- dropout ------------------------------------------------------------------------------ */

@@ -3,11 +3,14 @@
  * /workbench/corrupt-dataset opens a garbage file through pf_window_open_dataset, the code path
  * of File ▸ Open Dataset, and checks that the error banner names the file and the window lives
  * on. /workbench/screenshot runs the real binary with --screenshot --train-steps 3 and checks a
- * PNG of the window's size was written. Without a display both skip. */
+ * PNG of the window's size was written. /workbench/preferences opens Preferences and checks
+ * that its GPU-precision drop-down writes the setting training reads. Without a display all
+ * skip. */
 #include <gtk/gtk.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include "pf-window.h"
+#include "pf-application.h"
 
 static gboolean have_display;
 
@@ -116,6 +119,57 @@ test_screenshot (void)
   g_assert_nonnull (strstr (json, "\"model\""));
 }
 
+static void
+collect_dropdowns (GtkWidget *w, GPtrArray *out)
+{
+  if (GTK_IS_DROP_DOWN (w))
+    g_ptr_array_add (out, w);
+  for (GtkWidget *c = gtk_widget_get_first_child (w); c; c = gtk_widget_get_next_sibling (c))
+    collect_dropdowns (c, out);
+}
+
+static void
+test_preferences (void)
+{
+  REQUIRE_DISPLAY ();
+  GSettingsSchemaSource *src = g_settings_schema_source_get_default ();
+  g_autoptr (GSettingsSchema) schema = src ? g_settings_schema_source_lookup (src, "org.pflow.Workbench", TRUE) : NULL;
+  if (!schema)
+    {
+      g_test_skip ("the settings schema is not installed (run through meson test)");
+      return;
+    }
+  g_autoptr (PfApplication) app = pf_application_new ();
+  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
+  g_autoptr (GSettings) settings = g_settings_new ("org.pflow.Workbench");
+  g_settings_set_string (settings, "gpu-precision", "tf32");
+  g_action_group_activate_action (G_ACTION_GROUP (app), "preferences", NULL);
+
+  /* the Preferences window is the toplevel with the drop-down; its one drop-down is the
+   * precision, showing the setting's row */
+  GtkDropDown *dd = NULL;
+  GListModel *tops = gtk_window_get_toplevels ();
+  for (guint i = 0; i < g_list_model_get_n_items (tops) && !dd; i++)
+    {
+      g_autoptr (GtkWidget) w = g_list_model_get_item (tops, i);
+      g_autoptr (GPtrArray) found = g_ptr_array_new ();
+      collect_dropdowns (w, found);
+      if (found->len == 1)
+        dd = GTK_DROP_DOWN (g_ptr_array_index (found, 0));
+    }
+  g_assert_nonnull (dd);
+  g_assert_cmpuint (gtk_drop_down_get_selected (dd), ==, 1);
+  gtk_drop_down_set_selected (dd, 2);
+  g_autofree char *now = g_settings_get_string (settings, "gpu-precision");
+  g_assert_cmpstr (now, ==, "bf16");
+  gtk_drop_down_set_selected (dd, 0);
+  g_free (now);
+  now = g_settings_get_string (settings, "gpu-precision");
+  g_assert_cmpstr (now, ==, "fp32");
+  gtk_window_destroy (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (dd))));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -123,5 +177,6 @@ main (int argc, char **argv)
   have_display = gtk_init_check ();
   g_test_add_func ("/workbench/corrupt-dataset", test_corrupt_dataset);
   g_test_add_func ("/workbench/screenshot", test_screenshot);
+  g_test_add_func ("/workbench/preferences", test_preferences);
   return g_test_run ();
 }

@@ -4,8 +4,9 @@
  * conditioning of the gradient (deep BatchNorm stacks cancel in sum(dy)), which sets what a
  * GPU-against-CPU comparison can ask for. Not a test: the reference backend takes minutes at
  * scale 4.
- *   grad-spread MODEL SCALE [ref|cuda|none] [BUNDLE]
- * compares the fast CPU backend with the one named (default ref). With BUNDLE, the initial
+ *   grad-spread MODEL SCALE [ref|cuda|cuda-tf32|cuda-bf16|none] [BUNDLE]
+ * compares the fast CPU backend with the one named (default ref; cuda-tf32 and cuda-bf16 are
+ * the GPU in that precision). With BUNDLE, the initial
  * weights, the batch and every backend's gradients are written there (tests/ref/pfref.py's
  * format) for tests/ref/grad_f64.py, which computes the same gradients in float64 with PyTorch
  * and says how far each backend is from them. */
@@ -36,10 +37,11 @@ main (int argc, char **argv)
 {
   if (argc < 3)
     {
-      fprintf (stderr, "usage: grad-spread MODEL SCALE [ref|cuda|none] [BUNDLE]\n");
+      fprintf (stderr, "usage: grad-spread MODEL SCALE [ref|cuda|cuda-tf32|cuda-bf16|none] [BUNDLE]\n");
       return 2;
     }
   const char *other = argc > 3 ? argv[3] : "ref";
+  const gboolean on_gpu = g_str_has_prefix (other, "cuda");
   const char *bundle = argc > 4 ? argv[4] : NULL;
   const int scale = atoi (argv[2]), batch = 4, size = 56;
   const int nb = strcmp (other, "none") ? 2 : 1;
@@ -51,12 +53,19 @@ main (int argc, char **argv)
     {
       PfPlanOptions o = { PF_DEVICE_CPU, true, k == 1 && !strcmp (other, "ref"), 26 };
 #ifdef PF_HAVE_CUDA
-      if (k == 1 && !strcmp (other, "cuda"))
+      if (k == 1 && on_gpu)
         {
-          if (!pf_backend_cuda_register (&error))
+          PfCudaPrecision p = !strcmp (other, "cuda-bf16")   ? PF_CUDA_PRECISION_BF16
+                              : !strcmp (other, "cuda-tf32") ? PF_CUDA_PRECISION_TF32
+                                                             : PF_CUDA_PRECISION_FP32;
+          if (!pf_backend_cuda_register (&error)
+              || !pf_cuda_context_set_precision (pf_backend_cuda_context (), p, &error))
             g_error ("%s", error->message);
           o.device = PF_DEVICE_CUDA;
         }
+#else
+      if (on_gpu)
+        g_error ("built without CUDA");
 #endif
       PfLossDesc ld;
       pf_loss_desc_init (&ld, PF_LOSS_MIX, batch, size, size);
@@ -91,7 +100,7 @@ main (int argc, char **argv)
             if (t->kind != PF_TENSOR_PARAM)
               continue;
             float *h = g_new (float, t->numel);
-            pf_memory_for (k && !strcmp (other, "cuda") ? PF_DEVICE_CUDA : PF_DEVICE_CPU)
+            pf_memory_for (k && on_gpu ? PF_DEVICE_CUDA : PF_DEVICE_CPU)
               ->download (h, t->grad, t->numel * sizeof (float));
             char *name = g_strdup_printf ("grad.%s.%s", k ? other : "fast", t->name);
             pf_ref_writer_add (w, name, t->ndim, t->shape, h);
@@ -111,7 +120,7 @@ main (int argc, char **argv)
       if (a->kind != PF_TENSOR_PARAM)
         continue;
       float *bg = g_new (float, a->numel);
-      pf_memory_for (strcmp (other, "cuda") ? PF_DEVICE_CPU : PF_DEVICE_CUDA)->download (bg, b->grad, a->numel * sizeof (float));
+      pf_memory_for (on_gpu ? PF_DEVICE_CUDA : PF_DEVICE_CPU)->download (bg, b->grad, a->numel * sizeof (float));
       double d = 0, r = 0;
       for (size_t j = 0; j < a->numel; j++)
         {
