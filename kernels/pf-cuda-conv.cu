@@ -218,6 +218,7 @@ _pf_cuda_conv_core_init (PfCudaConvCore *c, PfCudaContext *ctx, int nsp, const i
   const int dilation[3] = { 1, 1, 1 };
   const gboolean bf16 = ctx->precision == PF_CUDA_PRECISION_BF16;
   c->ctx = ctx;
+  c->bf16 = bf16;
   c->nx = elements (nd, xdim);
   c->nw = elements (nd, wdim);
   c->ny = elements (nd, ydim);
@@ -288,7 +289,7 @@ _pf_cuda_conv_core_forward (PfCudaConvCore *c, const float *x, const float *w, c
 {
   PfCudaContext *ctx = c->ctx;
   const float one = 1.0f, zero = 0.0f;
-  if (ctx->precision == PF_CUDA_PRECISION_BF16)
+  if (c->bf16)
     {
       Bf16Copies h = bf16_copies (c);
       if (!to_bf16 (ctx, c->nx, x, h.x, error) || !to_bf16 (ctx, c->nw, w, h.w, error))
@@ -350,7 +351,7 @@ _pf_cuda_conv_core_backward (PfCudaConvCore *c, const float *x, const float *w, 
 {
   PfCudaContext *ctx = c->ctx;
   const float one = 1.0f;
-  if (ctx->precision == PF_CUDA_PRECISION_BF16)
+  if (c->bf16)
     {
       if (!backward_bf16 (c, x, w, dy, dx, dw, error))
         return FALSE;

@@ -64,6 +64,9 @@ typedef struct {
   cudnnConvolutionBwdFilterAlgo_t bwd_filter_algo;
   size_t workspace_bytes; /* of the context's shared convolution workspace */
   size_t nx, nw, ny;      /* elements of x, w and y */
+  /* planned in BF16 mode: the plan keeps the mode it was made in, whatever the context's is
+   * when it runs (its descriptors and algorithms belong to that mode) */
+  gboolean bf16;
 } PfCudaConvCore;
 
 /* Sets up `c` for NCHW / NCDHW tensors: `nsp` spatial dimensions (2 or 3), xdim and wdim with

@@ -49,7 +49,8 @@ gboolean pf_cuda_context_make_current (PfCudaContext *ctx, GError **error);
  *  BF16  bfloat16 tensor cores (7-bit mantissa operands, float32 accumulation): convolution
  *        operands and results pass through bf16 copies, as under PyTorch's autocast; batch
  *        norm, losses, the optimiser and the master weights stay float32.
- * Convolution plans read the mode when they are created: set it before planning a graph. */
+ * Convolution plans take the mode when they are created and keep it; GEMMs follow the
+ * context's mode at each call. Set it before planning a graph. */
 typedef enum {
   PF_CUDA_PRECISION_FP32,
   PF_CUDA_PRECISION_TF32,

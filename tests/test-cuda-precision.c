@@ -214,6 +214,42 @@ test_conv3d (gconstpointer data)
   conv_data_clear (&c);
 }
 
+/* A plan keeps the mode it was made in when the context's changes: a float32 plan stays exact
+ * under BF16, a bf16 plan stays bf16 under FP32 (and neither breaks). */
+static void
+test_plan_keeps_mode (void)
+{
+  NEED_GPU ();
+  const PfConv2dDesc d = { 2, 8, 12, 12, 16, 3, 3, 1, 1, 1, 1 };
+  const size_t nx = 2 * 8 * 144, nw = 16 * 8 * 9, ny = 2 * 16 * 144;
+  GRand *r = g_rand_new_with_seed (35);
+  float *x = rand_host (r, nx, -1, 1), *w = rand_host (r, nw, -0.5, 0.5), *y = g_new (float, ny);
+  pf_conv2d_forward_ref (&d, x, w, NULL, y);
+  float *x_d = dev_from (x, nx), *w_d = dev_from (w, nw), *y_d = dev_poisoned (ny);
+  GError *error = NULL;
+  PfCudaConv2dPlan *exact = pf_cuda_conv2d_plan_new (ctx, &d, &error);
+  g_assert_no_error (error);
+  set_mode (PF_CUDA_PRECISION_BF16);
+  PfCudaConv2dPlan *bf16 = pf_cuda_conv2d_plan_new (ctx, &d, &error);
+  g_assert_no_error (error);
+  OK (pf_cuda_conv2d_forward (exact, x_d, w_d, NULL, y_d, &error));
+  check_rel ("float32 plan run under BF16", y_d, y, ny, TOL_FWD);
+  set_mode (PF_CUDA_PRECISION_FP32);
+  OK (pf_cuda_fill (ctx, ny, NAN, y_d, &error));
+  OK (pf_cuda_conv2d_forward (bf16, x_d, w_d, NULL, y_d, &error));
+  double e = check_rel ("bf16 plan run under FP32", y_d, y, ny, TOL_BF16);
+  g_assert_cmpfloat (e, >, MIN_BF16_EFFECT);
+  pf_cuda_conv2d_plan_free (exact);
+  pf_cuda_conv2d_plan_free (bf16);
+  dev_free (x_d);
+  dev_free (w_d);
+  dev_free (y_d);
+  g_free (x);
+  g_free (w);
+  g_free (y);
+  g_rand_free (r);
+}
+
 /* ---- matrix products --------------------------------------------------------------------- */
 static void
 test_linear (gconstpointer data)
@@ -357,6 +393,7 @@ main (int argc, char **argv)
   g_test_add_data_func ("/cuda-precision/conv2d/bf16", bf16, test_conv2d);
   g_test_add_data_func ("/cuda-precision/conv3d/tf32", tf32, test_conv3d);
   g_test_add_data_func ("/cuda-precision/conv3d/bf16", bf16, test_conv3d);
+  g_test_add_func ("/cuda-precision/plan-keeps-mode", test_plan_keeps_mode);
   g_test_add_data_func ("/cuda-precision/linear/tf32", tf32, test_linear);
   g_test_add_data_func ("/cuda-precision/linear/bf16", bf16, test_linear);
   g_test_add_func ("/cuda-precision/bmm/bf16", test_bmm);
