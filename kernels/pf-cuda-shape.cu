@@ -13,6 +13,7 @@
 #include <math.h>
 #include "pf-cuda-private.h"
 #include "pf-cuda-shape.h"
+#include "pf-layout-private.h"
 #include "pf-rng.h"
 
 #define GRID_STRIDE(i, n) \
@@ -178,22 +179,9 @@ maxpool_forward_kernel (I n, int h, int w, const float *x, float *y, int32_t *ar
       const I p = o / plane;
       const int r = (int) (o - p * plane);
       const int oy = r / wo, ox = r - oy * wo;
-      const float *xp = x + (size_t) p * h * w;
-      int best = (2 * oy) * w + 2 * ox;
-      float bv = xp[best];
-#pragma unroll
-      for (int k = 1; k < 4; k++)
-        {
-          int idx = (2 * oy + k / 2) * w + 2 * ox + k % 2;
-          float v = xp[idx];
-          /* strict > keeps the first of equal maxima; NaN wins, as in PyTorch */
-          if (v > bv || isnan (v))
-            {
-              bv = v;
-              best = idx;
-            }
-        }
-      y[o] = bv;
+      int32_t best;
+      /* the CPU ops' window: the first of equal maxima, NaN wins, as in PyTorch */
+      y[o] = _pf_maxpool2x2_window (x + (size_t) p * h * w, w, oy, ox, &best);
       if (argmax)
         argmax[o] = best;
     }

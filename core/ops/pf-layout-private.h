@@ -1,5 +1,6 @@
 /* pf-layout-private.h — loops shared by the reference data-movement ops (pf-layout-ref.c,
- * pf-resample-ref.c) and their OpenMP versions (pf-layout-fast.c).
+ * pf-resample-ref.c) and their OpenMP versions (pf-layout-fast.c); the pooling window also by
+ * the CUDA max-pool kernel.
  *
  * The fast ops promise results bit-identical to the reference: keeping the per-element work
  * (the permutation plan, a pooling window, the bilinear taps and their weighted sums) in one
@@ -12,6 +13,13 @@
 #include <math.h>
 
 G_BEGIN_DECLS
+
+/* Helpers the CUDA kernels share too (kernels/pf-cuda-shape.cu) are compiled for both sides. */
+#ifdef __CUDACC__
+#define PF_HOST_DEVICE __host__ __device__
+#else
+#define PF_HOST_DEVICE
+#endif
 
 /* ---- permute ------------------------------------------------------------------------------ */
 #define PF_PERMUTE_MAX_DIMS 6
@@ -48,7 +56,7 @@ _pf_permute_plan (int ndim, const int *shape, const int *perm, int *out_shape, s
 /* Window (oy, ox) of the h x w plane xp (row width w): returns its maximum and stores in *arg
  * the plane index of the first maximum in row-major window order (NaN counts as a maximum, as
  * in PyTorch). */
-static inline float
+static inline PF_HOST_DEVICE float
 _pf_maxpool2x2_window (const float *xp, int w, int oy, int ox, int32_t *arg)
 {
   int best = (2 * oy) * w + 2 * ox;
