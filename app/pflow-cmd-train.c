@@ -128,6 +128,8 @@ pflow_cmd_train (int argc, char **argv)
       rc = pflow_fail ("train", error);
       goto out;
     }
+  if (precision)
+    o.precision = precision;
   if (!quiet)
     {
       if (precision && strcmp (precision, "fp32"))

@@ -323,6 +323,13 @@ test_device (void)
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "training on the CPU (oneDNN/OpenBLAS)"));
   run_clear (&r);
+  /* the log says where and how the run computed */
+  char *log_path = g_build_filename (runs, "log.json", NULL), *log = NULL;
+  g_assert_true (g_file_get_contents (log_path, &log, NULL, NULL));
+  g_assert_nonnull (strstr (log, "\"device\": \"cpu\""));
+  g_assert_nonnull (strstr (log, "\"precision\": \"fp32\""));
+  g_free (log);
+  g_free (log_path);
   r = run_in (dir, "bench", "train", "--model", "cnn", "--batch", "2", "--steps", "1", "--warmup", "0",
               "--no-torch", NULL);
   g_assert_cmpint (r.status, ==, 0);

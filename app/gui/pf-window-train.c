@@ -221,6 +221,7 @@ start_run (PfWindow *self, const char *data_path)
       _pf_window_show_error (self, _("Training could not start"), error);
       return;
     }
+  o.precision = precision;
   if (o.device == PF_DEVICE_CUDA && strcmp (precision, "fp32"))
     {
       /* the status line says how the GPU computes when it is not float32 */

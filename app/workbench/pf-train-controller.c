@@ -113,6 +113,7 @@ options_copy (PfTrainOptions *dst, const PfTrainOptions *src)
   dst->out_dir = g_strdup (src->out_dir);
   dst->model = g_strdup (src->model);
   dst->loss = g_strdup (src->loss);
+  dst->precision = g_strdup (src->precision);
 }
 
 static void
@@ -122,6 +123,7 @@ options_clear (PfTrainOptions *o)
   g_free ((char *) o->out_dir);
   g_free ((char *) o->model);
   g_free ((char *) o->loss);
+  g_free ((char *) o->precision);
   memset (o, 0, sizeof *o);
 }
 

@@ -135,6 +135,10 @@ pf_train_log_write (const char *csv_path, const char *json_path, const PfTrainLo
   num (js, meta->lambda, TRUE);
   g_string_append (js, ",\n  \"dataset\": ");
   json_string (js, meta->dataset);
+  g_string_append (js, ",\n  \"device\": ");
+  json_string (js, meta->device ? meta->device : "cpu");
+  g_string_append (js, ",\n  \"precision\": ");
+  json_string (js, meta->precision ? meta->precision : "fp32");
   g_string_append_printf (js, ",\n  \"best_epoch\": %d,\n  \"best_val_loss\": ", meta->best_epoch);
   num (js, meta->best_val_loss, TRUE);
   g_string_append_printf (js, ",\n  \"early_stopped\": %s,\n  \"epochs\": [",

@@ -14,6 +14,7 @@ typedef struct {
   int best_epoch;
   double best_val_loss;
   gboolean early_stopped;
+  const char *device, *precision; /* "cpu"/"cuda"; "fp32", "tf32" or "bf16" */
 } PfTrainLogMeta;
 
 void pf_train_log_row_to_doubles (const PfTrainLogRow *r, double *v);

@@ -34,6 +34,7 @@ struct PfTrainer {
   double partial[5], best_val;
   GArray *log;               /* PfTrainLogRow */
   char *best_path, *last_path, *csv_path, *json_path;
+  char *precision;           /* t->o.precision points here */
 };
 
 void
@@ -49,6 +50,7 @@ pf_train_options_init (PfTrainOptions *o)
   o->lr_step = 30;
   o->lr_gamma = 0.5;
   o->device = PF_DEVICE_CPU;
+  o->precision = "fp32";
 }
 
 void
@@ -74,6 +76,7 @@ pf_trainer_free (PfTrainer *t)
   g_free (t->out_dir);
   g_free (t->model);
   g_free (t->loss_name);
+  g_free (t->precision);
   g_free (t->best_path);
   g_free (t->last_path);
   g_free (t->csv_path);
@@ -209,6 +212,7 @@ pf_trainer_new (const PfTrainOptions *options, GError **error)
   t->out_dir = g_strdup (options->out_dir ? options->out_dir : ".");
   t->model = g_strdup (options->model ? options->model : "cnn");
   t->loss_name = g_strdup (options->loss ? options->loss : "mix");
+  t->precision = g_strdup (options->precision ? options->precision : "fp32");
   t->best_path = g_build_filename (t->out_dir, "best.h5", NULL);
   t->last_path = g_build_filename (t->out_dir, "last.h5", NULL);
   t->csv_path = g_build_filename (t->out_dir, "log.csv", NULL);
@@ -266,6 +270,7 @@ pf_trainer_new (const PfTrainOptions *options, GError **error)
     }
   t->o.model = t->model;
   t->o.loss = t->loss_name;
+  t->o.precision = t->precision;
   t->o.data_path = t->data_path;
   t->o.out_dir = t->out_dir;
   if (g_mkdir_with_parents (t->out_dir, 0777) != 0)
@@ -498,7 +503,9 @@ static gboolean
 write_logs (PfTrainer *t, gboolean early_stopped, GError **error)
 {
   PfTrainLogMeta m = { t->model, t->loss_name, t->data_path, t->o.scale, t->o.batch,
-                       pf_train_step_lambda (t->step), t->best_epoch, t->best_val, early_stopped };
+                       pf_train_step_lambda (t->step), t->best_epoch, t->best_val, early_stopped,
+                       t->o.device == PF_DEVICE_CUDA ? "cuda" : "cpu",
+                       t->o.device == PF_DEVICE_CUDA ? t->o.precision : "fp32" };
   return pf_train_log_write (t->csv_path, t->json_path, &m, (const PfTrainLogRow *) t->log->data,
                              t->log->len, error);
 }

@@ -51,6 +51,8 @@ typedef struct {
   double lr_gamma;        /* 0.5 */
   gboolean resume;        /* continue from out_dir/last.h5 */
   PfDevice device;        /* CPU (CUDA when its backend is registered) */
+  const char *precision;  /* "fp32": how the GPU computed, as the caller set it on the device
+                           * (pf_device_set_precision); recorded in log.json, not applied here */
 } PfTrainOptions;
 
 void pf_train_options_init (PfTrainOptions *o);
