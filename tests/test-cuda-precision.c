@@ -6,7 +6,9 @@
  * sums many such errors incoherently and its bf16 result is rounded once more, so ~2e-3 rms
  * relative to the result's norm; the tests ask 1e-2. TF32 (11 significant bits) is 4x finer:
  * 3e-3 asked. Whole training steps compound a few layers: 5e-2 on the gradients, 1e-2 on the
- * loss. Convolutions in BF16 must also differ from float32 by more than float32 rounding
+ * loss. tests/ref/precision_emu.py emulates both modes on the CPU in float64: bf16 ops 2.1e-3
+ * to 2.7e-3, TF32 ops 2.6e-4 to 2.7e-4, bf16 steps 3e-4 to 5e-4 (loss) and 3.6e-3 to 8e-3
+ * (gradients). Convolutions in BF16 must also differ from float32 by more than float32 rounding
  * (1e-5): the mode is not silently ignored. The tests run on random data with poisoned
  * outputs; without a GPU they skip and say why. */
 #include <glib.h>
