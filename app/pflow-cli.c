@@ -23,6 +23,7 @@ static const PflowCommand commands[] = {
   { "jets", pflow_cmd_jets, N_("Cluster a particle file or a dataset image into jets (FastJet)") },
   { "ablate", pflow_cmd_ablate, N_("Train and evaluate a grid of variants x scales x losses") },
   { "models", pflow_cmd_models, N_("List the models with their scales and parameter counts") },
+  { "devices", pflow_cmd_devices, N_("Show the CPU and GPU pflow can compute on") },
   { "bench", pflow_cmd_bench, N_("Benchmarks: 'bench sim', 'bench train'") },
 };
 

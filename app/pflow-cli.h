@@ -14,6 +14,7 @@ int pflow_cmd_bench (int argc, char **argv);
 int pflow_cmd_bench_train (int argc, char **argv);
 int pflow_cmd_eval (int argc, char **argv);
 int pflow_cmd_models (int argc, char **argv);
+int pflow_cmd_devices (int argc, char **argv);
 int pflow_cmd_ablate (int argc, char **argv);
 
 /* Simulates events [0, n_events) of `p` into the dataset `path` (temporary file renamed into

@@ -14,6 +14,7 @@ struct _PfCudaContext {
   int device;
   char name[256];
   int sm_count;
+  int cc_major, cc_minor; /* compute capability */
   cudaStream_t stream;
   cudnnHandle_t cudnn;
   cublasHandle_t cublas;

@@ -124,6 +124,8 @@ pf_cuda_context_new (int device, GError **error)
     goto fail;
   g_strlcpy (ctx->name, prop.name, sizeof ctx->name);
   ctx->sm_count = prop.multiProcessorCount;
+  ctx->cc_major = prop.major;
+  ctx->cc_minor = prop.minor;
   ctx->total_memory = prop.totalGlobalMem;
   if (!_pf_cuda_check (cudaStreamCreateWithFlags (&ctx->stream, cudaStreamNonBlocking),
                        "cudaStreamCreateWithFlags", error))
@@ -189,6 +191,35 @@ int
 pf_cuda_context_device (const PfCudaContext *ctx)
 {
   return ctx->device;
+}
+
+/* CUDA reports versions as 1000 major + 10 minor */
+static char *
+cuda_version (int v)
+{
+  return g_strdup_printf ("%d.%d", v / 1000, (v % 1000) / 10);
+}
+
+char *
+pf_cuda_context_describe (const PfCudaContext *ctx)
+{
+  int driver = 0, runtime = 0, blas[3] = { 0, 0, 0 };
+  cudaDriverGetVersion (&driver);
+  cudaRuntimeGetVersion (&runtime);
+  cublasGetProperty (MAJOR_VERSION, &blas[0]);
+  cublasGetProperty (MINOR_VERSION, &blas[1]);
+  cublasGetProperty (PATCH_LEVEL, &blas[2]);
+  /* cuDNN 9 encodes its version as 10000 major + 100 minor + patch */
+  size_t dnn = cudnnGetVersion ();
+  char *d = cuda_version (driver), *r = cuda_version (runtime);
+  char *s = g_strdup_printf ("%s: compute capability %d.%d, %d SMs, %.1f GiB; driver CUDA %s, "
+                             "runtime %s, cuDNN %zu.%zu.%zu, cuBLAS %d.%d.%d", ctx->name,
+                             ctx->cc_major, ctx->cc_minor, ctx->sm_count,
+                             ctx->total_memory / (1024.0 * 1024 * 1024), d, r, dnn / 10000,
+                             dnn / 100 % 100, dnn % 100, blas[0], blas[1], blas[2]);
+  g_free (d);
+  g_free (r);
+  return s;
 }
 
 gboolean

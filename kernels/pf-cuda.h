@@ -40,6 +40,9 @@ PfCudaContext *pf_cuda_context_new (int device, GError **error);
 void pf_cuda_context_free (PfCudaContext *ctx);
 const char *pf_cuda_context_device_name (const PfCudaContext *ctx);
 int pf_cuda_context_device (const PfCudaContext *ctx);
+/* The device, its compute capability, SMs and memory, and the driver, runtime, cuDNN and
+ * cuBLAS versions in use, in one line (a new string). */
+char *pf_cuda_context_describe (const PfCudaContext *ctx);
 /* The current device is per host thread: a thread other than the creator calls this first. */
 gboolean pf_cuda_context_make_current (PfCudaContext *ctx, GError **error);
 /* How convolutions and matrix products compute. Tensors stay float32 in memory in every

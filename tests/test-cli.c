@@ -339,6 +339,17 @@ test_device (void)
   g_assert_cmpint (r.status, !=, 0);
   g_assert_nonnull (strstr (r.err, "gpu0"));
   run_clear (&r);
+  /* devices: the CPU line always, the GPU line with a reason when there is none */
+  r = run_in (dir, "devices", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "CPU: "));
+  g_assert_nonnull (strstr (r.out, "oneDNN"));
+  g_assert_nonnull (strstr (r.out, "GPU: "));
+  g_assert_true (strstr (r.out, "computes on the GPU") || strstr (r.out, "GPU: none ("));
+  run_clear (&r);
+  r = run_in (dir, "devices", "extra", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  run_clear (&r);
   /* precision: an unknown name, and reduced precision on the CPU, are refused before any work */
   r = run_in (dir, "train", "--data", data, "--device", "cpu", "--precision", "fp16", "--out", runs, NULL);
   g_assert_cmpint (r.status, !=, 0);

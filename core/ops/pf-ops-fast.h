@@ -24,6 +24,9 @@ G_BEGIN_DECLS
  * (hence oneDNN, built with the OpenMP runtime) and to OpenBLAS's own pthread pool. */
 void pf_ops_fast_set_threads (int n);
 int pf_ops_fast_threads (void);
+/* The thread count, oneDNN's version and the instruction set it uses, OpenBLAS's build, in
+ * one line (a new string). */
+char *pf_ops_fast_describe (void);
 
 /* ---- convolution plans ---------------------------------------------------------------- */
 typedef enum {
