@@ -8,6 +8,7 @@ D=${OUT:-gpu-out}; O=/tmp/gpu-logs; mkdir -p "$O" "$D"
 nvidia-smi -L
 source "$(dirname "$0")/gpu-run.sh"
 export PFLOW_SOURCE_DIR=$PWD PFLOW_PYTHON=$(command -v python3)
+pflow devices 2>&1 | tee "$O/devices.txt"
 for t in /tmp/pf/bin/test-cuda*; do
   timeout 300 $t --tap > "$O/$(basename $t).log" 2>&1
   echo "$(basename $t): rc $? $(grep -c '^ok' "$O/$(basename $t).log") ok, $(grep -c '^not ok' "$O/$(basename $t).log") not ok"
