@@ -12,6 +12,24 @@
 static PfCudaContext *ctx G_GNUC_UNUSED; /* set by main() */
 static char *skip_reason G_GNUC_UNUSED;
 
+/* Opens the test program's context on device 0, or sets skip_reason ("... `what` not
+ * checked") when there is no usable GPU. A GPU whose context fails is a test failure. */
+static inline void
+pf_test_cuda_open (const char *what)
+{
+  char *why = NULL;
+  if (pf_cuda_available (&why))
+    {
+      GError *error = NULL;
+      ctx = pf_cuda_context_new (0, &error);
+      if (!ctx)
+        g_error ("a CUDA device is present but the context fails: %s", error->message);
+    }
+  else
+    skip_reason = g_strdup_printf ("no usable GPU (%s): %s not checked", why, what);
+  g_free (why);
+}
+
 #define NEED_GPU() \
   G_STMT_START { if (!ctx) { g_test_skip (skip_reason); return; } } G_STMT_END
 

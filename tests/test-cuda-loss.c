@@ -301,17 +301,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-  char *why = NULL;
-  if (pf_cuda_available (&why))
-    {
-      GError *error = NULL;
-      ctx = pf_cuda_context_new (0, &error);
-      if (!ctx)
-        g_error ("a CUDA device is present but the context fails: %s", error->message);
-    }
-  else
-    skip_reason = g_strdup_printf ("no usable GPU (%s): GPU losses not checked", why);
-  g_free (why);
+  pf_test_cuda_open ("GPU losses");
 
   g_test_add_func ("/cuda-loss/mse", test_mse);
   g_test_add_func ("/cuda-loss/mse-paper", test_mse_paper);

@@ -26,6 +26,7 @@
 #include "pf-train-step.h"
 
 #include "pf-test-cuda.h"
+#include "pf-test-cuda-conv.h"
 #include "pf-test-cuda-graph.h"
 
 #define TOL_BF16 1e-2
@@ -80,90 +81,16 @@ test_modes (void)
 }
 
 /* ---- convolutions ------------------------------------------------------------------------ */
-typedef struct {
-  size_t nx, nw, ny, nb;
-  float *x, *w, *b, *dy, *dx0, *dw0, *db0;
-} ConvData;
-
-static ConvData
-conv_data (size_t nx, size_t nw, size_t ny, size_t nb, guint32 seed)
-{
-  GRand *r = g_rand_new_with_seed (seed);
-  ConvData c = { nx, nw, ny, nb };
-  c.x = rand_host (r, nx, -1, 1);
-  c.w = rand_host (r, nw, -0.5, 0.5);
-  c.b = rand_host (r, nb, -1, 1);
-  c.dy = rand_host (r, ny, -1, 1);
-  c.dx0 = rand_host (r, nx, -0.1, 0.1);
-  c.dw0 = rand_host (r, nw, -0.1, 0.1);
-  c.db0 = rand_host (r, nb, -0.1, 0.1);
-  g_rand_free (r);
-  return c;
-}
-
+/* The shared plan check in mode p; the bias gradient is a plain float32 sum in every mode.
+ * In BF16 the forward result must also differ from float32. */
 static void
-conv_data_clear (ConvData *c)
+check_conv_mode (const PfTestConv *c, PfCudaPrecision p, guint32 seed)
 {
-  float *all[] = { c->x, c->w, c->b, c->dy, c->dx0, c->dw0, c->db0 };
-  for (size_t i = 0; i < G_N_ELEMENTS (all); i++)
-    g_free (all[i]);
-}
-
-/* The references: y, and dx/dw/db accumulated onto the starting gradients. */
-typedef struct {
-  float *y, *dx, *dw, *db;
-} ConvRef;
-
-typedef gboolean (*ConvFwd) (void *plan, const float *x, const float *w, const float *b, float *y,
-                             GError **error);
-typedef gboolean (*ConvBwd) (void *plan, const float *x, const float *w, const float *dy,
-                             float *dx, float *dw, float *db, GError **error);
-
-/* Runs a plan's forward and backward on the device and compares with the reference. */
-static void
-check_conv_plan (const char *name, PfCudaPrecision p, void *plan, ConvFwd fwd, ConvBwd bwd,
-                 const ConvData *c, const ConvRef *ref)
-{
-  float *x_d = dev_from (c->x, c->nx), *w_d = dev_from (c->w, c->nw), *b_d = dev_from (c->b, c->nb);
-  float *dy_d = dev_from (c->dy, c->ny), *y_d = dev_poisoned (c->ny);
-  float *dx_d = dev_from (c->dx0, c->nx), *dw_d = dev_from (c->dw0, c->nw), *db_d = dev_from (c->db0, c->nb);
-  char *what = g_strdup_printf ("%s %s forward", name, pf_cuda_precision_name (p));
-  OK (fwd (plan, x_d, w_d, b_d, y_d, &error));
-  double e = check_rel (what, y_d, ref->y, c->ny, tol_for (p));
+  char *what = g_strdup_printf ("%s %s", c->name, pf_cuda_precision_name (p));
+  double e = pf_test_conv_check (c, what, seed, tol_for (p), tol_for (p), TOL_BWD);
   if (p == PF_CUDA_PRECISION_BF16)
     g_assert_cmpfloat (e, >, MIN_BF16_EFFECT);
   g_free (what);
-  OK (bwd (plan, x_d, w_d, dy_d, dx_d, dw_d, db_d, &error));
-  what = g_strdup_printf ("%s %s dx", name, pf_cuda_precision_name (p));
-  check_rel (what, dx_d, ref->dx, c->nx, tol_for (p));
-  g_free (what);
-  what = g_strdup_printf ("%s %s dw", name, pf_cuda_precision_name (p));
-  check_rel (what, dw_d, ref->dw, c->nw, tol_for (p));
-  g_free (what);
-  /* the bias gradient is a plain float32 sum in every mode */
-  what = g_strdup_printf ("%s %s db", name, pf_cuda_precision_name (p));
-  check_rel (what, db_d, ref->db, c->nb, TOL_BWD);
-  g_free (what);
-  float *all[] = { x_d, w_d, b_d, dy_d, y_d, dx_d, dw_d, db_d };
-  for (size_t i = 0; i < G_N_ELEMENTS (all); i++)
-    dev_free (all[i]);
-}
-
-static ConvRef
-conv_ref_alloc (const ConvData *c)
-{
-  ConvRef r = { g_new (float, c->ny), dup_floats (c->dx0, c->nx), dup_floats (c->dw0, c->nw),
-                dup_floats (c->db0, c->nb) };
-  return r;
-}
-
-static void
-conv_ref_clear (ConvRef *r)
-{
-  g_free (r->y);
-  g_free (r->dx);
-  g_free (r->dw);
-  g_free (r->db);
 }
 
 static void
@@ -172,21 +99,14 @@ test_conv2d (gconstpointer data)
   NEED_GPU ();
   PfCudaPrecision p = (PfCudaPrecision) GPOINTER_TO_INT (data);
   const PfConv2dDesc d = { 4, 16, 20, 20, 32, 3, 3, 1, 1, 1, 1 };
-  ConvData c = conv_data ((size_t) 4 * 16 * 20 * 20, (size_t) 32 * 16 * 9,
-                          (size_t) 4 * 32 * pf_conv2d_out_h (&d) * pf_conv2d_out_w (&d), 32, 31);
-  ConvRef ref = conv_ref_alloc (&c);
-  pf_conv2d_forward_ref (&d, c.x, c.w, c.b, ref.y);
-  pf_conv2d_backward_ref (&d, c.x, c.w, c.dy, ref.dx, ref.dw, ref.db);
   set_mode (p);
   GError *error = NULL;
   PfCudaConv2dPlan *plan = pf_cuda_conv2d_plan_new (ctx, &d, &error);
   g_assert_no_error (error);
-  check_conv_plan ("conv2d", p, plan, (ConvFwd) pf_cuda_conv2d_forward,
-                   (ConvBwd) pf_cuda_conv2d_backward, &c, &ref);
+  PfTestConv c = pf_test_conv2d (&d, plan);
+  check_conv_mode (&c, p, 31);
   pf_cuda_conv2d_plan_free (plan);
   set_mode (PF_CUDA_PRECISION_FP32);
-  conv_ref_clear (&ref);
-  conv_data_clear (&c);
 }
 
 static void
@@ -198,22 +118,14 @@ test_conv3d (gconstpointer data)
   memset (&d, 0, sizeof d);
   d.n = 2; d.c_in = 4; d.d = 6; d.h = 12; d.w = 12; d.c_out = 8;
   d.kd = 3; d.kh = 3; d.kw = 3; d.sd = d.sh = d.sw = 1; d.pd = d.ph = d.pw = 1;
-  size_t ny = (size_t) d.n * d.c_out * pf_conv3d_out_d (&d) * pf_conv3d_out_h (&d) * pf_conv3d_out_w (&d);
-  ConvData c = conv_data ((size_t) d.n * d.c_in * d.d * d.h * d.w, (size_t) d.c_out * d.c_in * 27,
-                          ny, d.c_out, 32);
-  ConvRef ref = conv_ref_alloc (&c);
-  pf_conv3d_forward_ref (&d, c.x, c.w, c.b, ref.y);
-  pf_conv3d_backward_ref (&d, c.x, c.w, c.dy, ref.dx, ref.dw, ref.db);
   set_mode (p);
   GError *error = NULL;
   PfCudaConv3dPlan *plan = pf_cuda_conv3d_plan_new (ctx, &d, &error);
   g_assert_no_error (error);
-  check_conv_plan ("conv3d", p, plan, (ConvFwd) pf_cuda_conv3d_forward,
-                   (ConvBwd) pf_cuda_conv3d_backward, &c, &ref);
+  PfTestConv c = pf_test_conv3d (&d, plan);
+  check_conv_mode (&c, p, 32);
   pf_cuda_conv3d_plan_free (plan);
   set_mode (PF_CUDA_PRECISION_FP32);
-  conv_ref_clear (&ref);
-  conv_data_clear (&c);
 }
 
 /* A plan keeps the mode it was made in when the context's changes: a float32 plan stays exact

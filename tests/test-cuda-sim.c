@@ -340,17 +340,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-  char *why = NULL;
-  if (pf_cuda_available (&why))
-    {
-      GError *error = NULL;
-      ctx = pf_cuda_context_new (0, &error);
-      if (!ctx)
-        g_error ("a CUDA device is present but the context fails: %s", error->message);
-    }
-  else
-    skip_reason = g_strdup_printf ("no usable GPU (%s): GPU simulator not checked", why);
-  g_free (why);
+  pf_test_cuda_open ("GPU simulator");
 
   g_test_add_func ("/cuda-sim/particles", test_particles);
   g_test_add_func ("/cuda-sim/default", test_default);

@@ -17,6 +17,7 @@
 #include "pf-cuda.h"
 
 #include "pf-test-cuda.h"
+#include "pf-test-cuda-conv.h"
 
 /* ---- context ------------------------------------------------------------------------- */
 static void
@@ -91,55 +92,13 @@ test_context (void)
 static void
 check_conv (const PfConv2dDesc *d, guint32 seed)
 {
-  GRand *r = g_rand_new_with_seed (seed);
-  const size_t nx = (size_t) d->n * d->c_in * d->h * d->w;
-  const size_t nw = (size_t) d->c_out * d->c_in * d->kh * d->kw;
-  const size_t ny = (size_t) d->n * d->c_out * pf_conv2d_out_h (d) * pf_conv2d_out_w (d);
-  const size_t nb = d->c_out;
-  float *x = rand_host (r, nx, -1, 1), *w = rand_host (r, nw, -0.5, 0.5);
-  float *b = rand_host (r, nb, -1, 1), *dy = rand_host (r, ny, -1, 1);
-  float *dx0 = rand_host (r, nx, -1, 1), *dw0 = rand_host (r, nw, -1, 1);
-  float *db0 = rand_host (r, nb, -1, 1);
-
   GError *perr = NULL;
   PfCudaConv2dPlan *plan = pf_cuda_conv2d_plan_new (ctx, d, &perr);
   g_assert_no_error (perr);
   g_test_message ("conv plan workspace: %zu bytes", pf_cuda_conv2d_plan_workspace (plan));
-
-  float *x_d = dev_from (x, nx), *w_d = dev_from (w, nw), *b_d = dev_from (b, nb);
-  float *dy_d = dev_from (dy, ny);
-
-  /* forward, with and without bias */
-  float *y_ref = g_new (float, ny);
-  float *y_d = dev_poisoned (ny);
-  pf_conv2d_forward_ref (d, x, w, b, y_ref);
-  OK (pf_cuda_conv2d_forward (plan, x_d, w_d, b_d, y_d, &error));
-  check_dev ("conv2d forward", y_d, y_ref, ny, TOL_FWD);
-  OK (pf_cuda_fill (ctx, ny, NAN, y_d, &error));
-  pf_conv2d_forward_ref (d, x, w, NULL, y_ref);
-  OK (pf_cuda_conv2d_forward (plan, x_d, w_d, NULL, y_d, &error));
-  check_dev ("conv2d forward, no bias", y_d, y_ref, ny, TOL_FWD);
-
-  /* backward accumulates into random gradients; the GPU side in two calls, so each NULL
-   * must leave its buffer alone */
-  float *dx_ref = dup_floats (dx0, nx), *dw_ref = dup_floats (dw0, nw), *db_ref = dup_floats (db0, nb);
-  pf_conv2d_backward_ref (d, x, w, dy, dx_ref, dw_ref, db_ref);
-  float *dx_d = dev_from (dx0, nx), *dw_d = dev_from (dw0, nw), *db_d = dev_from (db0, nb);
-  OK (pf_cuda_conv2d_backward (plan, x_d, w_d, dy_d, NULL, dw_d, db_d, &error));
-  check_dev ("conv2d backward dx untouched", dx_d, dx0, nx, 1e-30);
-  OK (pf_cuda_conv2d_backward (plan, x_d, w_d, dy_d, dx_d, NULL, NULL, &error));
-  check_dev ("conv2d backward dx", dx_d, dx_ref, nx, TOL_BWD);
-  check_dev ("conv2d backward dw", dw_d, dw_ref, nw, TOL_BWD);
-  check_dev ("conv2d backward db", db_d, db_ref, nb, TOL_BWD);
-
+  PfTestConv c = pf_test_conv2d (d, plan);
+  pf_test_conv_check (&c, "conv2d", seed, TOL_FWD, TOL_BWD, TOL_BWD);
   pf_cuda_conv2d_plan_free (plan);
-  float *devs[] = { x_d, w_d, b_d, dy_d, y_d, dx_d, dw_d, db_d };
-  for (guint i = 0; i < G_N_ELEMENTS (devs); i++)
-    dev_free (devs[i]);
-  float *hosts[] = { x, w, b, dy, dx0, dw0, db0, y_ref, dx_ref, dw_ref, db_ref };
-  for (guint i = 0; i < G_N_ELEMENTS (hosts); i++)
-    g_free (hosts[i]);
-  g_rand_free (r);
 }
 
 static void
@@ -555,17 +514,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-  char *why = NULL;
-  if (pf_cuda_available (&why))
-    {
-      GError *error = NULL;
-      ctx = pf_cuda_context_new (0, &error);
-      if (!ctx)
-        g_error ("a CUDA device is present but the context fails: %s", error->message);
-    }
-  else
-    skip_reason = g_strdup_printf ("no usable GPU (%s): CUDA backend not checked", why);
-  g_free (why);
+  pf_test_cuda_open ("CUDA backend");
 
   g_test_add_func ("/cuda/no-device", test_no_device);
   g_test_add_func ("/cuda/context", test_context);
