@@ -1,16 +1,15 @@
 /* pf-cuda-sim.cu — the fast detector simulator on the GPU, bit-identical to core/sim/pf-sim.c.
  *
- * Per particle (sim_particle below) the GPU repeats pf-sim.c's batch_compute: two
- * Philox4x32-10 blocks (Random123's philox4x32 with the CPU's counters: c0 = low word of the
- * event, c1 = particle, c2 = 2 * (event >> 32) + k, c3 = PF_RNG_STREAM_SIM, key = seed), the
- * polynomial log and sin/cos of pf-sim.c (not CUDA's), then the response and the binning. Every
- * float operation is one IEEE operation rounded to nearest, as on the CPU (pf-sim.c is built
- * with -ffp-contract=off): products and sums are written with __fmul_rn/__fadd_rn/__fsub_rn,
- * which nvcc never fuses into an FMA whatever -fmad says, quotients and roots with
- * __fdiv_rn/__fsqrt_rn; floorf, fabsf, comparisons and int<->float conversions are exact. So
- * each particle's energy, position and four weights are the CPU's bit for bit
- * (_pf_cuda_sim_particles lets the test check that directly). The constants of the run
- * (SimConst) are computed on the host with pf-sim.c's sim_const_init expressions.
+ * Per particle (sim_particle below) the GPU runs the arithmetic of the CPU simulator itself:
+ * core/sim/pf-sim-math.h, compiled here for the device. Two Philox4x32-10 blocks (Random123's
+ * philox4x32 with the CPU's counters: c0 = low word of the event, c1 = particle,
+ * c2 = 2 * (event >> 32) + k, c3 = PF_RNG_STREAM_SIM, key = seed), then the header's
+ * polynomial log and sin/cos (not CUDA's), kinematics, response and bins. The header spells
+ * every float operation as one IEEE operation rounded to nearest on both sides (the _rn
+ * intrinsics here, which nvcc never fuses into an FMA whatever -fmad says; plain operators
+ * with -ffp-contract=off on the CPU), so each particle's energy, position and four weights
+ * are the CPU's bit for bit (_pf_cuda_sim_particles lets the test check that directly). The
+ * constants of the run (PfSimConst) are computed on the host by the same pf_sim_const_init.
  *
  * Accumulation. A pixel of the CPU is the float sum of its deposits in particle order:
  * ((0 + w_a) + w_b) + ... . One thread block simulates one event at a time (a grid-stride loop
@@ -38,9 +37,9 @@
 #include <float.h>
 #include "pf-cuda-private.h"
 #include "pf-cuda-sim.h"
+#include "pf-sim-math.h"
 #include "pf-rng.h"
 #include <Random123/philox.h>
-#include <Random123/u01fixedpt.h>
 
 #define SIM_MAX_THREADS 512  /* threads per block (one chunk of particles) at most */
 #define SIM_TAG_TID_BITS 10  /* thread index in the low bits of a tag: blockDim.x <= 1024 */
@@ -51,26 +50,10 @@
 /* tag scratch of the global-memory path, per stream slot */
 #define SIM_GLOBAL_TAG_BYTES ((size_t) 64 << 20)
 
-#define PF_TWO_PI_F 6.28318530717958647692f
-#define PF_PI_F 3.14159265358979323846f
-
-/* The run's constants, as pf-sim.c's PfSimConst (same names, same float conversions). */
-typedef struct {
-  uint32_t k0, k1;
-  float frac_pi0, frac_neutral_cum;
-  float two_eta_max, eta_max, charged_range;
-  float bfield, sig_trk, sig_emc, sig_hcal, nonlin;
-  float trk_thr, emc_thr, hcal_thr;
-  float sampling, leak, had_frac;
-  float eta_w, eta_inv_w, phi_w, phi_inv_w;
-  float inv_two_pi; /* 1.0f / PF_TWO_PI_F, folded by the host compiler as gcc folds it */
-  int wrap, size, n_particles;
-} SimConst;
-
 struct _PfCudaSim {
   PfCudaContext *ctx;
   PfSimParams params;
-  SimConst k;
+  PfSimConst k;
   int threads;          /* block size: a multiple of 32, <= SIM_MAX_THREADS */
   gboolean shared;      /* images in shared memory */
   size_t smem;          /* dynamic shared memory per block */
@@ -81,91 +64,6 @@ struct _PfCudaSim {
   uint32_t *tags[2];    /* global path: tag scratch per slot (slot 0 also serves ctx->stream) */
 };
 
-/* ---- the arithmetic of pf-sim.c, one rounding per operation ---- */
-
-#define FMUL __fmul_rn
-#define FADD __fadd_rn
-#define FSUB __fsub_rn
-
-static __device__ __forceinline__ float
-sim_log (float x) /* pf-sim.c log_fast */
-{
-  uint32_t ix = __float_as_uint (x);
-  float e = (float) ((int32_t) (ix >> 23) - 126);
-  float m = __uint_as_float ((ix & 0x007fffffu) | 0x3f000000u);
-  int lo = m < 0.707106781186547524f;
-  e = lo ? FSUB (e, 1.0f) : e;
-  float t = lo ? FSUB (FADD (m, m), 1.0f) : FSUB (m, 1.0f);
-  float z = FMUL (t, t);
-  float y = 7.0376836292e-2f;
-  y = FSUB (FMUL (y, t), 1.1514610310e-1f);
-  y = FADD (FMUL (y, t), 1.1676998740e-1f);
-  y = FSUB (FMUL (y, t), 1.2420140846e-1f);
-  y = FADD (FMUL (y, t), 1.4249322787e-1f);
-  y = FSUB (FMUL (y, t), 1.6668057665e-1f);
-  y = FADD (FMUL (y, t), 2.0000714765e-1f);
-  y = FSUB (FMUL (y, t), 2.4999993993e-1f);
-  y = FADD (FMUL (y, t), 3.3333331174e-1f);
-  y = FMUL (FMUL (y, t), z);
-  y = FADD (y, FMUL (-2.12194440e-4f, e));
-  y = FADD (y, FMUL (-0.5f, z));
-  t = FADD (t, y);
-  return FADD (t, FMUL (0.693359375f, e));
-}
-
-static __device__ __forceinline__ void
-sim_sincos_2pi (float u, float *c, float *s) /* pf-sim.c sincos_2pi */
-{
-  float q4 = FMUL (4.0f, u);
-  int n = (int) FADD (q4, 0.5f);
-  float x = FMUL (FSUB (q4, (float) n), 1.57079632679489661923f);
-  float z = FMUL (x, x);
-  float sn = FADD (FMUL (FMUL (FSUB (FMUL (FADD (FMUL (-1.9515295891e-4f, z), 8.3321608736e-3f), z),
-                                     1.6666654611e-1f), z), x), x);
-  float cs = FADD (FSUB (FMUL (FMUL (FADD (FMUL (FSUB (FMUL (2.443315711809948e-5f, z),
-                                                       1.388731625493765e-3f), z),
-                                           4.166664568298827e-2f), z), z),
-                         FMUL (0.5f, z)), 1.0f);
-  int swap = n & 1;
-  float cc = swap ? sn : cs;
-  float ss = swap ? cs : sn;
-  *c = ((n + 1) & 2) ? -cc : cc;
-  *s = (n & 2) ? -ss : ss;
-}
-
-static __device__ __forceinline__ float
-sim_u01 (uint32_t x) /* pf_rng_u01: (0.5 + (x >> 9)) * 2^-23, exact */
-{
-  return u01fixedpt_open_open_32_float (x);
-}
-
-static __device__ __forceinline__ void
-sim_box_muller (uint32_t a, uint32_t b, float *z0, float *z1)
-{
-  float u1 = sim_u01 (a), u2 = sim_u01 (b);
-  float r = __fsqrt_rn (FMUL (-2.0f, sim_log (u1)));
-  float c, s;
-  sim_sincos_2pi (u2, &c, &s);
-  *z0 = FMUL (r, c);
-  *z1 = FMUL (r, s);
-}
-
-static __device__ __forceinline__ float
-sim_bin (float x, float half, float w, float inv_w, int n) /* pf-sim.c bin_of */
-{
-  const float last = (float) (n - 1);
-  float g = floorf (FMUL (FADD (x, half), inv_w));
-  g = g < 0.0f ? 0.0f : g;
-  g = g > last ? last : g;
-  float elo = FADD (-half, FMUL (g, w));
-  g = x < elo ? FSUB (g, 1.0f) : g;
-  float ehi = g == last ? half : FADD (-half, FMUL (FADD (g, 1.0f), w));
-  g = x >= ehi ? FADD (g, 1.0f) : g;
-  g = g < 0.0f ? 0.0f : g;
-  g = g > last ? last : g;
-  return fabsf (x) <= half ? g : -1.0f;
-}
-
 typedef struct {
   float e, eta, phi, phic;
   float wt, we, wh; /* cleared where the particle falls outside the image, as batch_bins */
@@ -175,7 +73,7 @@ typedef struct {
 
 /* batch_compute + response + batch_bins of pf-sim.c for one particle. */
 static __device__ __forceinline__ void
-sim_particle (const SimConst &k, uint32_t c0, uint32_t c2, uint32_t idx, SimParticle *o)
+sim_particle (const PfSimConst &k, uint32_t c0, uint32_t c2, uint32_t idx, SimParticle *o)
 {
   philox4x32_key_t key = { { k.k0, k.k1 } };
   philox4x32_ctr_t ctr = { { c0, idx, c2, (uint32_t) PF_RNG_STREAM_SIM } };
@@ -184,44 +82,19 @@ sim_particle (const SimConst &k, uint32_t c0, uint32_t c2, uint32_t idx, SimPart
   philox4x32_ctr_t wb = philox4x32 (ctr, key);
 
   float z_e, z_trk, z_emc, z_hcal;
-  sim_box_muller (wa.v[0], wa.v[1], &z_e, &z_trk);
-  sim_box_muller (wa.v[2], wa.v[3], &z_emc, &z_hcal);
-  float u = sim_u01 (wb.v[0]);
-  float ue = sim_u01 (wb.v[1]);
-  float up = sim_u01 (wb.v[2]);
-  int neg = (int) (wb.v[3] >> 31);
-
-  const float sqrt5 = 2.2360679774997897f;
-  float e = fabsf (FMUL (sqrt5, z_e));
-  int em = u < k.frac_pi0;
-  int charged = u >= k.frac_neutral_cum;
-  int species = em ? PF_SIM_PI0 : (charged ? PF_SIM_CHARGED_HADRON : PF_SIM_NEUTRAL_HADRON);
-  float qf = charged ? (neg ? -1.0f : 1.0f) : 0.0f;
-  float f = charged ? k.charged_range : 1.0f;
-  float eta = FMUL (FMUL (FSUB (ue, 0.5f), k.two_eta_max), f);
-  float phi = FMUL (FMUL (FSUB (up, 0.5f), PF_TWO_PI_F), f);
-
-  /* response () */
-  float wt = (charged & (e > k.trk_thr)) ? FMUL (e, FADD (1.0f, FMUL (k.sig_trk, z_trk))) : 0.0f;
-  float emin = e > FLT_MIN ? e : FLT_MIN;
-  float phic = FADD (phi, __fdiv_rn (FMUL (qf, k.bfield), emin));
-  float wrapped = FSUB (phic, FMUL (PF_TWO_PI_F, floorf (FMUL (FADD (phic, PF_PI_F), k.inv_two_pi))));
-  phic = k.wrap ? wrapped : phic;
-  float resp_emc = FADD (1.0f, FMUL (k.sig_emc, z_emc));
-  float w_em = FMUL (FMUL (FSUB (e, FMUL (k.nonlin, __fsqrt_rn (e))), k.sampling), resp_emc);
-  float w_had = FMUL (FMUL (k.had_frac, e), resp_emc);
-  int pass_e = e > k.emc_thr;
-  float we = pass_e ? (em ? w_em : w_had) : 0.0f;
-  float er = pass_e ? (em ? FMUL (e, k.leak) : FMUL (e, FSUB (1.0f, k.had_frac))) : e;
-  float wh = er > k.hcal_thr
-               ? FMUL (FMUL (FSUB (er, FMUL (k.nonlin, __fsqrt_rn (er))), k.sampling),
-                       FADD (1.0f, FMUL (k.sig_hcal, z_hcal)))
-               : 0.0f;
+  pf_sim_box_muller (wa.v[0], wa.v[1], &z_e, &z_trk);
+  pf_sim_box_muller (wa.v[2], wa.v[3], &z_emc, &z_hcal);
+  float e, qf, eta, phi;
+  int em, charged, species;
+  pf_sim_kinematics (&k, z_e, wb.v[0], wb.v[1], wb.v[2], wb.v[3], &e, &em, &charged, &species,
+                     &qf, &eta, &phi);
+  float wt, phic, we, wh;
+  pf_sim_response (&k, e, em, charged, qf, phi, z_trk, z_emc, z_hcal, &wt, &phic, &we, &wh);
 
   /* batch_bins () */
-  float row = sim_bin (eta, k.eta_max, k.eta_w, k.eta_inv_w, k.size);
-  float col = sim_bin (phi, PF_PI_F, k.phi_w, k.phi_inv_w, k.size);
-  float colc = sim_bin (phic, PF_PI_F, k.phi_w, k.phi_inv_w, k.size);
+  float row = pf_sim_bin (eta, k.eta_max, k.eta_w, k.eta_inv_w, k.size);
+  float col = pf_sim_bin (phi, PF_SIM_PI_F, k.phi_w, k.phi_inv_w, k.size);
+  float colc = pf_sim_bin (phic, PF_SIM_PI_F, k.phi_w, k.phi_inv_w, k.size);
   int gen_in = row >= 0.0f && col >= 0.0f;
   int calo_in = row >= 0.0f && colc >= 0.0f;
 
@@ -245,7 +118,7 @@ sim_particle (const SimConst &k, uint32_t c0, uint32_t c2, uint32_t idx, SimPart
 
 template <bool SHARED>
 __global__ void __launch_bounds__ (SIM_MAX_THREADS, 2)
-sim_events_kernel (SimConst k, int64_t first, int64_t n, float *out, uint32_t *gtags, int vec4)
+sim_events_kernel (PfSimConst k, int64_t first, int64_t n, float *out, uint32_t *gtags, int vec4)
 {
   extern __shared__ float4 smem4[];
   float *smem = (float *) smem4;
@@ -274,8 +147,8 @@ sim_events_kernel (SimConst k, int64_t first, int64_t n, float *out, uint32_t *g
         }
       __syncthreads ();
 
-      const uint32_t c0 = (uint32_t) event;
-      const uint32_t c2 = (uint32_t) ((uint64_t) event >> 32) * 2u;
+      uint32_t c0, c2;
+      pf_sim_event_counters (event, &c0, &c2);
       uint32_t round = 0; /* the same in every thread of the block */
       for (int cf = 0; cf < k.n_particles; cf += nt)
         {
@@ -325,17 +198,17 @@ sim_events_kernel (SimConst k, int64_t first, int64_t n, float *out, uint32_t *g
               if (pg && vtag[ig] == v)
                 {
                   if (et != 0.0f)
-                    truth[ig] = FADD (truth[ig], et);
+                    truth[ig] = PF_FADD (truth[ig], et);
                   if (wt != 0.0f)
-                    trk[ig] = FADD (trk[ig], wt);
+                    trk[ig] = PF_FADD (trk[ig], wt);
                   pg = false;
                 }
               if (pc && vtag[ic] == v)
                 {
                   if (we != 0.0f)
-                    emcal[ic] = FADD (emcal[ic], we);
+                    emcal[ic] = PF_FADD (emcal[ic], we);
                   if (wh != 0.0f)
-                    hcal[ic] = FADD (hcal[ic], wh);
+                    hcal[ic] = PF_FADD (hcal[ic], wh);
                   pc = false;
                 }
               round++;
@@ -367,13 +240,13 @@ sim_events_kernel (SimConst k, int64_t first, int64_t n, float *out, uint32_t *g
 
 /* One event's particles, for the test hook: one thread per particle. */
 __global__ void
-sim_particles_kernel (SimConst k, int64_t event, PfSimParticle *out)
+sim_particles_kernel (PfSimConst k, int64_t event, PfSimParticle *out)
 {
   uint32_t idx = blockIdx.x * blockDim.x + threadIdx.x;
   if (idx >= (uint32_t) k.n_particles)
     return;
-  const uint32_t c0 = (uint32_t) event;
-  const uint32_t c2 = (uint32_t) ((uint64_t) event >> 32) * 2u;
+  uint32_t c0, c2;
+  pf_sim_event_counters (event, &c0, &c2);
   SimParticle q;
   sim_particle (k, c0, c2, idx, &q);
   PfSimParticle *o = &out[idx];
@@ -392,39 +265,6 @@ sim_particles_kernel (SimConst k, int64_t event, PfSimParticle *out)
 }
 
 /* ---- host side ---- */
-
-/* pf-sim.c sim_const_init, expression for expression. */
-static void
-sim_const_init (SimConst *k, const PfSimParams *p)
-{
-  memset (k, 0, sizeof *k);
-  k->k0 = (uint32_t) p->seed;
-  k->k1 = (uint32_t) (p->seed >> 32);
-  k->frac_pi0 = (float) p->frac_pi0;
-  k->frac_neutral_cum = (float) p->frac_neutral_cum;
-  k->eta_max = (float) p->eta_max;
-  k->two_eta_max = (float) (2.0 * p->eta_max);
-  k->charged_range = (float) p->charged_range;
-  k->bfield = (float) p->bfield;
-  k->sig_trk = (float) (p->trk_res * p->res_scale);
-  k->sig_emc = (float) (p->emc_res * p->res_scale);
-  k->sig_hcal = (float) (p->hcal_res * p->res_scale);
-  k->nonlin = (float) p->nonlin;
-  k->trk_thr = (float) p->trk_threshold;
-  k->emc_thr = (float) p->emc_threshold;
-  k->hcal_thr = (float) p->hcal_threshold;
-  k->sampling = (float) p->em_sampling;
-  k->leak = (float) p->em_leak;
-  k->had_frac = (float) p->had_emc_frac;
-  k->size = p->image_size;
-  k->eta_w = (float) (2.0 * p->eta_max / p->image_size);
-  k->eta_inv_w = (float) (p->image_size / (2.0 * p->eta_max));
-  k->phi_w = (float) (2.0 * G_PI / p->image_size);
-  k->phi_inv_w = (float) (p->image_size / (2.0 * G_PI));
-  k->inv_two_pi = 1.0f / PF_TWO_PI_F;
-  k->wrap = p->wrap_phi ? 1 : 0;
-  k->n_particles = p->n_particles;
-}
 
 /* Block size: the particles in as few chunks of <= SIM_MAX_THREADS as possible, the chunks as
  * even as possible (1600 particles: 4 chunks of 416 threads rather than 512 + 512 + 512 + 64). */
@@ -458,7 +298,7 @@ pf_cuda_sim_new (PfCudaContext *ctx, const PfSimParams *p, GError **error)
   PfCudaSim *sim = g_new0 (PfCudaSim, 1);
   sim->ctx = ctx;
   sim->params = *p;
-  sim_const_init (&sim->k, p);
+  pf_sim_const_init (&sim->k, p);
   sim->threads = sim_block_size (p->n_particles);
 
   size_t s2 = (size_t) p->image_size * p->image_size;

@@ -10,14 +10,13 @@
  * high word in c2 as 2 * (e >> 32) + k). The eight words are used as
  *   w0,w1 -> Box-Muller -> z_E, z_trk    w2,w3 -> Box-Muller -> z_emc, z_hcal
  *   w4 -> u (species)   w5 -> eta   w6 -> phi   w7 (top bit) -> charge sign.
- * E = |N(0,1) + N(0,2)| is drawn as |sqrt(5) z|: the sum of independent normals is exactly
- * N(0, sqrt(5)), so one normal gives the same distribution and saves a Philox block.
- * log/sin/cos are our own polynomials (Cephes coefficients, ~1 ulp on the ranges used), so
- * the numbers do not depend on the libm version and the loops vectorise without -ffast-math.
- * Only correctly rounded IEEE operations remain (+ - * / sqrt floor, no FMA contraction: see
- * meson.build), so AVX-512, AVX2 and plain builds give the same bits for a seed. */
+ * The per-particle arithmetic (log/sin/cos polynomials, Box-Muller, kinematics, response,
+ * bins) lives in pf-sim-math.h, shared with the GPU simulator. Only correctly rounded IEEE
+ * operations remain (+ - * / sqrt floor, no FMA contraction: see meson.build), so AVX-512,
+ * AVX2, plain builds and the GPU give the same bits for a seed. */
 #include "pf-sim.h"
 #include "pf-sim-private.h"
+#include "pf-sim-math.h"
 #include "pf-rng.h"
 #include "pf-error.h"
 
@@ -32,118 +31,8 @@
 #endif
 
 #define PF_SIM_BATCH 64
-#define PF_TWO_PI_F 6.28318530717958647692f
-#define PF_PI_F 3.14159265358979323846f
-
-/* ---- vectorisable scalar kernels (inlined into the batch loops) ---- */
-
-static inline uint32_t
-f2u (float f)
-{
-  uint32_t u;
-  memcpy (&u, &f, 4);
-  return u;
-}
-
-static inline float
-u2f (uint32_t u)
-{
-  float f;
-  memcpy (&f, &u, 4);
-  return f;
-}
-
-/* Natural log for normal positive x (Cephes logf). */
-static inline float
-log_fast (float x)
-{
-  uint32_t ix = f2u (x);
-  float e = (float) ((int32_t) (ix >> 23) - 126);
-  float m = u2f ((ix & 0x007fffffu) | 0x3f000000u); /* [0.5, 1) */
-  int lo = m < 0.707106781186547524f;
-  e = lo ? e - 1.0f : e;
-  float t = lo ? m + m - 1.0f : m - 1.0f;
-  float z = t * t;
-  float y = 7.0376836292e-2f;
-  y = y * t - 1.1514610310e-1f;
-  y = y * t + 1.1676998740e-1f;
-  y = y * t - 1.2420140846e-1f;
-  y = y * t + 1.4249322787e-1f;
-  y = y * t - 1.6668057665e-1f;
-  y = y * t + 2.0000714765e-1f;
-  y = y * t - 2.4999993993e-1f;
-  y = y * t + 3.3333331174e-1f;
-  y = y * t * z;
-  y += -2.12194440e-4f * e;
-  y += -0.5f * z;
-  t = t + y;
-  return t + 0.693359375f * e;
-}
-
-/* cos and sin of 2*pi*u for u in [0, 1]: quadrant from 4u, Cephes polynomials on
- * [-pi/4, pi/4]. */
-static inline void
-sincos_2pi (float u, float *c, float *s)
-{
-  float q4 = 4.0f * u;
-  int n = (int) (q4 + 0.5f);
-  float x = (q4 - (float) n) * 1.57079632679489661923f;
-  float z = x * x;
-  float sn = ((-1.9515295891e-4f * z + 8.3321608736e-3f) * z - 1.6666654611e-1f) * z * x + x;
-  float cs = ((2.443315711809948e-5f * z - 1.388731625493765e-3f) * z
-              + 4.166664568298827e-2f) * z * z - 0.5f * z + 1.0f;
-  int swap = n & 1;
-  float cc = swap ? sn : cs;
-  float ss = swap ? cs : sn;
-  *c = ((n + 1) & 2) ? -cc : cc;
-  *s = (n & 2) ? -ss : ss;
-}
-
-static inline void
-box_muller (uint32_t a, uint32_t b, float *z0, float *z1)
-{
-  float u1 = pf_rng_u01 (a), u2 = pf_rng_u01 (b);
-  float r = sqrtf (-2.0f * log_fast (u1));
-  float c, s;
-  sincos_2pi (u2, &c, &s);
-  *z0 = r * c;
-  *z1 = r * s;
-}
-
-/* Bin of x over [-half, half] in n bins as np.histogram2d: bin i holds edge_i <= x < edge_{i+1},
- * edge_i = -half + i*w in float, the last bin also holds x == half; -1 outside (or NaN).
- * The floor guess is corrected against the edges so a value never lands beside its bin.
- * Float throughout, selects rather than && : gcc 12 does not vectorise mixed mask types
- * (nor fminf/fmaxf, whose NaN rules differ from the vector min/max). */
-static inline float
-bin_of (float x, float half, float w, float inv_w, int n)
-{
-  const float last = (float) (n - 1);
-  float g = floorf ((x + half) * inv_w);
-  g = g < 0.0f ? 0.0f : g;
-  g = g > last ? last : g;
-  float elo = -half + g * w;
-  g = x < elo ? g - 1.0f : g;
-  float ehi = g == last ? half : -half + (g + 1.0f) * w;
-  g = x >= ehi ? g + 1.0f : g;
-  g = g < 0.0f ? 0.0f : g;
-  g = g > last ? last : g;
-  return fabsf (x) <= half ? g : -1.0f;
-}
 
 /* ---- the batch ---- */
-
-typedef struct {
-  /* constants of the run, in float */
-  uint32_t k0, k1;
-  float frac_pi0, frac_neutral_cum;
-  float two_eta_max, eta_max, charged_range;
-  float bfield, sig_trk, sig_emc, sig_hcal, nonlin;
-  float trk_thr, emc_thr, hcal_thr;
-  float sampling, leak, had_frac;
-  float eta_w, eta_inv_w, phi_w, phi_inv_w;
-  int wrap, size;
-} PfSimConst;
 
 typedef struct {
   uint32_t w[8][PF_SIM_BATCH];
@@ -156,35 +45,6 @@ typedef struct {
   float et[PF_SIM_BATCH];
   int32_t ig[PF_SIM_BATCH], ic[PF_SIM_BATCH];
 } PfSimBatch;
-
-static void
-sim_const_init (PfSimConst *k, const PfSimParams *p)
-{
-  k->k0 = (uint32_t) p->seed;
-  k->k1 = (uint32_t) (p->seed >> 32);
-  k->frac_pi0 = (float) p->frac_pi0;
-  k->frac_neutral_cum = (float) p->frac_neutral_cum;
-  k->eta_max = (float) p->eta_max;
-  k->two_eta_max = (float) (2.0 * p->eta_max);
-  k->charged_range = (float) p->charged_range;
-  k->bfield = (float) p->bfield;
-  k->sig_trk = (float) (p->trk_res * p->res_scale);
-  k->sig_emc = (float) (p->emc_res * p->res_scale);
-  k->sig_hcal = (float) (p->hcal_res * p->res_scale);
-  k->nonlin = (float) p->nonlin;
-  k->trk_thr = (float) p->trk_threshold;
-  k->emc_thr = (float) p->emc_threshold;
-  k->hcal_thr = (float) p->hcal_threshold;
-  k->sampling = (float) p->em_sampling;
-  k->leak = (float) p->em_leak;
-  k->had_frac = (float) p->had_emc_frac;
-  k->size = p->image_size;
-  k->eta_w = (float) (2.0 * p->eta_max / p->image_size);
-  k->eta_inv_w = (float) (p->image_size / (2.0 * p->eta_max));
-  k->phi_w = (float) (2.0 * G_PI / p->image_size);
-  k->phi_inv_w = (float) (p->image_size / (2.0 * G_PI));
-  k->wrap = p->wrap_phi ? 1 : 0;
-}
 
 /* Philox4x32-10 for blocks (c0, first + i, c2 + k, stream), k = 0, 1, i < PF_SIM_BATCH.
  * gcc vectorises the portable loop with 64-bit multiplies (vpmullq and zero-extensions); the
@@ -362,57 +222,15 @@ batch_philox (const PfSimConst *k, uint32_t c0, uint32_t c2, uint32_t first,
 }
 #endif
 
-static inline void
-event_counters (int64_t event, uint32_t *c0, uint32_t *c2)
-{
-  *c0 = (uint32_t) event;
-  *c2 = (uint32_t) ((uint64_t) event >> 32) * 2u;
-}
-
-/* The detector response of one particle (DESIGN.md §4 steps 2-5): tracker weight, deflected
- * phi, Emcal and Hcal weights. Shared by the simulator's own particles (inlined into the
- * vectorised loop) and the extra particles, so both see exactly the same detector. */
-static inline void
-response (const PfSimConst *k, float e, int em, int charged, float qf, float phi, float z_trk,
-          float z_emc, float z_hcal, float *wt_out, float *phic_out, float *we_out,
-          float *wh_out)
-{
-  /* tracker: charged above threshold, at the generated phi */
-  float wt = (charged & (e > k->trk_thr)) ? e * (1.0f + k->sig_trk * z_trk) : 0.0f;
-
-  /* magnetic field; E is clamped only to keep 0/0 out of neutral particles */
-  float emin = e > FLT_MIN ? e : FLT_MIN;
-  float phic = phi + qf * k->bfield / emin;
-  /* in float, exact enough for turns up to ~1e4 rad; beyond that (E below ~1e-4 GeV,
-   * far under every threshold) the result may fall outside [-pi, pi] and be dropped */
-  float wrapped = phic - PF_TWO_PI_F * floorf ((phic + PF_PI_F) * (1.0f / PF_TWO_PI_F));
-  phic = k->wrap ? wrapped : phic;
-
-  /* Emcal then Hcal on what is left */
-  float resp_emc = 1.0f + k->sig_emc * z_emc;
-  float w_em = (e - k->nonlin * sqrtf (e)) * k->sampling * resp_emc;
-  float w_had = k->had_frac * e * resp_emc;
-  int pass_e = e > k->emc_thr;
-  float we = pass_e ? (em ? w_em : w_had) : 0.0f;
-  float er = pass_e ? (em ? e * k->leak : e * (1.0f - k->had_frac)) : e;
-  float wh = er > k->hcal_thr
-               ? (er - k->nonlin * sqrtf (er)) * k->sampling * (1.0f + k->sig_hcal * z_hcal)
-               : 0.0f;
-  *wt_out = wt;
-  *phic_out = phic;
-  *we_out = we;
-  *wh_out = wh;
-}
-
 /* Bins; weights of what falls outside the image are cleared here. */
 static inline void
 batch_bins (const PfSimConst *k, PfSimBatch *b)
 {
   for (int i = 0; i < PF_SIM_BATCH; i++)
     {
-      float row = bin_of (b->eta[i], k->eta_max, k->eta_w, k->eta_inv_w, k->size);
-      float col = bin_of (b->phi[i], PF_PI_F, k->phi_w, k->phi_inv_w, k->size);
-      float colc = bin_of (b->phic[i], PF_PI_F, k->phi_w, k->phi_inv_w, k->size);
+      float row = pf_sim_bin (b->eta[i], k->eta_max, k->eta_w, k->eta_inv_w, k->size);
+      float col = pf_sim_bin (b->phi[i], PF_SIM_PI_F, k->phi_w, k->phi_inv_w, k->size);
+      float colc = pf_sim_bin (b->phic[i], PF_SIM_PI_F, k->phi_w, k->phi_inv_w, k->size);
       float gen_in = row < col ? row : col, calo_in = row < colc ? row : colc;
       b->et[i] = gen_in >= 0.0f ? b->e[i] : 0.0f;
       b->ig[i] = gen_in >= 0.0f ? (int32_t) (row * k->size + col) : 0;
@@ -432,7 +250,7 @@ static void
 batch_compute (const PfSimConst *kp, int64_t event, uint32_t first, PfSimBatch *b)
 {
   uint32_t c0, c2;
-  event_counters (event, &c0, &c2);
+  pf_sim_event_counters (event, &c0, &c2);
   batch_philox (kp, c0, c2, first, b->w);
 
   /* a local copy: loads through a pointer under a condition block if-conversion.
@@ -443,29 +261,19 @@ batch_compute (const PfSimConst *kp, int64_t event, uint32_t first, PfSimBatch *
 
   for (int i = 0; i < PF_SIM_BATCH; i++)
     {
-      box_muller (b->w[0][i], b->w[1][i], &b->z[0][i], &b->z[1][i]);
-      box_muller (b->w[2][i], b->w[3][i], &b->z[2][i], &b->z[3][i]);
+      pf_sim_box_muller (b->w[0][i], b->w[1][i], &b->z[0][i], &b->z[1][i]);
+      pf_sim_box_muller (b->w[2][i], b->w[3][i], &b->z[2][i], &b->z[3][i]);
     }
 
-  const float sqrt5 = 2.2360679774997897f;
   for (int i = 0; i < PF_SIM_BATCH; i++)
     {
-      float z_e = b->z[0][i], z_trk = b->z[1][i], z_emc = b->z[2][i], z_hcal = b->z[3][i];
-      float u = pf_rng_u01 (b->w[4][i]);
-      float ue = pf_rng_u01 (b->w[5][i]);
-      float up = pf_rng_u01 (b->w[6][i]);
-      int neg = (int) (b->w[7][i] >> 31);
-
-      float e = fabsf (sqrt5 * z_e);
-      int em = u < k->frac_pi0;
-      int charged = u >= k->frac_neutral_cum;
-      int species = em ? PF_SIM_PI0 : (charged ? PF_SIM_CHARGED_HADRON : PF_SIM_NEUTRAL_HADRON);
-      float qf = charged ? (neg ? -1.0f : 1.0f) : 0.0f;
-      float f = charged ? k->charged_range : 1.0f;
-      float eta = (ue - 0.5f) * k->two_eta_max * f;
-      float phi = (up - 0.5f) * PF_TWO_PI_F * f;
+      float e, qf, eta, phi;
+      int em, charged, species;
+      pf_sim_kinematics (k, b->z[0][i], b->w[4][i], b->w[5][i], b->w[6][i], b->w[7][i], &e, &em,
+                         &charged, &species, &qf, &eta, &phi);
       float wt, phic, we, wh;
-      response (k, e, em, charged, qf, phi, z_trk, z_emc, z_hcal, &wt, &phic, &we, &wh);
+      pf_sim_response (k, e, em, charged, qf, phi, b->z[1][i], b->z[2][i], b->z[3][i], &wt, &phic,
+                       &we, &wh);
 
       b->e[i] = e;
       b->eta[i] = eta;
@@ -489,12 +297,12 @@ batch_compute_extra (const PfSimConst *k, int64_t event, uint32_t first, const P
                      int count, PfSimBatch *b)
 {
   uint32_t c0, c2;
-  event_counters (event, &c0, &c2);
+  pf_sim_event_counters (event, &c0, &c2);
   batch_philox (k, c0, c2, first, b->w);
   for (int i = 0; i < PF_SIM_BATCH; i++)
     {
-      box_muller (b->w[0][i], b->w[1][i], &b->z[0][i], &b->z[1][i]);
-      box_muller (b->w[2][i], b->w[3][i], &b->z[2][i], &b->z[3][i]);
+      pf_sim_box_muller (b->w[0][i], b->w[1][i], &b->z[0][i], &b->z[1][i]);
+      pf_sim_box_muller (b->w[2][i], b->w[3][i], &b->z[2][i], &b->z[3][i]);
     }
   for (int i = 0; i < PF_SIM_BATCH; i++)
     {
@@ -503,7 +311,7 @@ batch_compute_extra (const PfSimConst *k, int64_t event, uint32_t first, const P
       int species = x ? x->species : PF_SIM_NEUTRAL_HADRON;
       int q = x ? x->charge : 0;
       float wt, phic, we, wh;
-      response (k, e, species == PF_SIM_PI0, q != 0, (float) q, phi, b->z[1][i], b->z[2][i],
+      pf_sim_response (k, e, species == PF_SIM_PI0, q != 0, (float) q, phi, b->z[1][i], b->z[2][i],
                 b->z[3][i], &wt, &phic, &we, &wh);
       b->e[i] = e;
       b->eta[i] = eta;
@@ -641,7 +449,7 @@ pf_sim_event_with_particles (const PfSimParams *p, int64_t event, const PfSimInp
   g_return_if_fail (p->image_size > 0 && p->n_particles >= 0);
   g_return_if_fail (n_extra >= 0 && (n_extra == 0 || extra != NULL));
   PfSimConst k;
-  sim_const_init (&k, p);
+  pf_sim_const_init (&k, p);
   PfSimWork *w = sim_work_new (&k);
   sim_event (&k, p->n_particles, event, extra, n_extra, w, img, jet_truth);
   sim_work_free (w);
@@ -653,7 +461,7 @@ run_events (const PfSimParams *p, int64_t first, int64_t n, const PfSimInput *co
             const int *n_extra, float *out, int n_threads)
 {
   PfSimConst k;
-  sim_const_init (&k, p);
+  pf_sim_const_init (&k, p);
   const size_t npix = (size_t) p->image_size * p->image_size;
   const int n_particles = p->n_particles;
 #ifdef _OPENMP
@@ -750,7 +558,7 @@ void
 _pf_sim_particles (const PfSimParams *p, int64_t event, PfSimParticle *out)
 {
   PfSimConst k;
-  sim_const_init (&k, p);
+  pf_sim_const_init (&k, p);
   PfSimBatch *b = g_aligned_alloc (1, sizeof *b, 64);
   for (int first = 0; first < p->n_particles; first += PF_SIM_BATCH)
     {
@@ -783,9 +591,9 @@ _pf_sim_words (uint64_t seed, int64_t event, uint32_t particle, uint32_t words[8
   pf_sim_params_init_default (&p);
   p.seed = seed;
   PfSimConst k;
-  sim_const_init (&k, &p);
+  pf_sim_const_init (&k, &p);
   uint32_t c0, c2;
-  event_counters (event, &c0, &c2);
+  pf_sim_event_counters (event, &c0, &c2);
   PfSimBatch *b = g_aligned_alloc (1, sizeof *b, 64);
   batch_philox (&k, c0, c2, particle, b->w);
   for (int j = 0; j < 8; j++)
@@ -796,5 +604,5 @@ _pf_sim_words (uint64_t seed, int64_t event, uint32_t particle, uint32_t words[8
 void
 _pf_sim_normal2 (uint32_t a, uint32_t b, float *z0, float *z1)
 {
-  box_muller (a, b, z0, z1);
+  pf_sim_box_muller (a, b, z0, z1);
 }
