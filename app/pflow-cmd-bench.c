@@ -235,7 +235,7 @@ bench_sim (int argc, char **argv)
     }
   pf_sim_run (&p, 0, MIN (n_events, 64), buf, nthreads); /* warm-up: pages, thread pool */
   double sim1 = time_sim (&p, n_events, 1, repeat, buf);
-  double simn = time_sim (&p, n_events, nthreads, repeat, buf);
+  double simn = nthreads > 1 ? time_sim (&p, n_events, nthreads, repeat, buf) : sim1;
 
   GError *error = NULL;
   GpuBench gpu = { 0 };
@@ -280,7 +280,8 @@ bench_sim (int argc, char **argv)
 
   printf ("simulator, %" G_GINT64_FORMAT " events, median of %d runs\n", n_events, repeat);
   printf ("  pflow sim, 1 thread          %12.0f events/s\n", sim1);
-  printf ("  pflow sim, %d threads         %12.0f events/s\n", nthreads, simn);
+  if (nthreads > 1)
+    printf ("  pflow sim, %d threads         %12.0f events/s\n", nthreads, simn);
   printf ("  pflow sim + HDF5 write       %12.0f events/s  (deflate %d, %.1f MB file)\n", with_write,
           compression, file_mb);
   if (numpy > 0)
