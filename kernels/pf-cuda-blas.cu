@@ -5,8 +5,10 @@
  * transpose. So y = x W^T (row-major) is y^T = W x^T (column-major), and so on below. */
 #include "pf-cuda-private.h"
 
-/* FP32 and TF32 keep cublasSgemm (the handle's math mode decides TF32); BF16 asks cuBLAS to
- * round the float32 operands to bf16 on the tensor cores and accumulate in float32. */
+/* FP32 and TF32 keep cublasSgemm (the handle's math mode decides TF32); BF16 lets cuBLAS round
+ * the float32 operands to bf16 (or to TF32: CUBLAS_COMPUTE_32F_FAST_16BF "allows" the
+ * down-conversion, the kernel is cuBLAS's choice per shape) and accumulate in float32. Unlike
+ * autocast, which always casts to bf16, so a bf16 benchmark is not strictly like for like. */
 gboolean
 _pf_cuda_sgemm (PfCudaContext *ctx, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
                 int k, const float *alpha, const float *A, int lda, const float *B, int ldb,

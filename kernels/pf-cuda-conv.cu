@@ -61,7 +61,8 @@ use_find (void)
         } \
     if (!found) \
       return _pf_cuda_invalid (error, "cuDNN offers no " what " convolution algorithm for " \
-                               "this shape (%d results)", got); \
+                               "this shape (%d results%s%s)", got, got ? ", first: " : "", \
+                               got ? cudnnGetErrorString (r[0].status) : ""); \
   } G_STMT_END
 
 /* The three algorithms of a convolution and the workspace they need. */
@@ -317,6 +318,8 @@ backward_bf16 (PfCudaConvCore *c, const float *x, const float *w, const float *d
 {
   PfCudaContext *ctx = c->ctx;
   const float one = 1.0f, zero = 0.0f;
+  if (!dx && !dw)
+    return TRUE;
   Bf16Copies h = bf16_copies (c);
   if (!to_bf16 (ctx, c->ny, dy, h.y, error))
     return FALSE;

@@ -47,7 +47,8 @@ gboolean _pf_cuda_launch_check (const char *kernel, GError **error);
 void *_pf_cuda_scratch (PfCudaContext *ctx, size_t bytes, GError **error);
 gboolean _pf_cuda_invalid (GError **error, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 /* A device buffer of the context of at least `bytes`, grown on demand: the old one is retired
- * (kept until the context goes, since a recorded graph may still point into it), never freed. */
+ * (kept until the context goes, since a recorded graph may still point into it), never freed.
+ * When the allocation fails the old buffer stays in place and NULL is returned. */
 void *_pf_cuda_grow (PfCudaContext *ctx, void **buf, size_t *buf_bytes, size_t bytes,
                      const char *what, GError **error);
 /* A convolution of 2 or 3 spatial dimensions through cuDNN's N-d legacy API: what the 2-D and
@@ -85,7 +86,8 @@ gboolean _pf_cuda_conv_core_backward (PfCudaConvCore *c, const float *x, const f
 
 /* C = alpha op(A) op(B) + beta C, column-major, float32 in memory, computed as the context's
  * precision says (pf-cuda-blas.cu): cublasSgemm for FP32 and TF32 (the handle's math mode),
- * cublasGemmEx with bf16 compute for BF16. */
+ * cublasGemmEx with CUBLAS_COMPUTE_32F_FAST_16BF for BF16 (bf16 or TF32 operands, cuBLAS's
+ * choice per shape). */
 gboolean _pf_cuda_sgemm (PfCudaContext *ctx, cublasOperation_t ta, cublasOperation_t tb, int m,
                          int n, int k, const float *alpha, const float *A, int lda, const float *B,
                          int ldb, const float *beta, float *C, int ldc, GError **error);

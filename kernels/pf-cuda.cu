@@ -276,24 +276,26 @@ _pf_cuda_grow (PfCudaContext *ctx, void **buf, size_t *buf_bytes, size_t bytes, 
 {
   if (bytes <= *buf_bytes)
     return *buf;
-  if (*buf)
-    {
-      if (!ctx->retired)
-        ctx->retired = g_ptr_array_new ();
-      g_ptr_array_add (ctx->retired, *buf);
-      *buf = NULL;
-      *buf_bytes = 0;
-    }
-  cudaError_t e = cudaMalloc (buf, bytes);
+  /* allocate first: if it fails, the current buffer stays, and what was planned before
+   * still fits in it (plans read the buffer's address at every call) */
+  void *fresh = NULL;
+  cudaError_t e = cudaMalloc (&fresh, bytes);
   if (e != cudaSuccess)
     {
       cudaGetLastError ();
-      *buf = NULL;
       g_set_error (error, PF_CUDA_ERROR, PF_CUDA_ERROR_RUNTIME,
                    "cudaMalloc of %zu bytes (%s) on %s failed: %s (%s)", bytes, what, ctx->name,
                    cudaGetErrorString (e), cudaGetErrorName (e));
       return NULL;
     }
+  if (*buf)
+    {
+      /* a recorded graph may still point into it: kept until the context goes */
+      if (!ctx->retired)
+        ctx->retired = g_ptr_array_new ();
+      g_ptr_array_add (ctx->retired, *buf);
+    }
+  *buf = fresh;
   *buf_bytes = bytes;
   return *buf;
 }

@@ -50,8 +50,9 @@ gboolean pf_cuda_context_make_current (PfCudaContext *ctx, GError **error);
  *  FP32  full float32 FMA, the default: the CPU's tolerances hold;
  *  TF32  TF32 tensor cores (10-bit mantissa operands, float32 accumulation);
  *  BF16  bfloat16 tensor cores (7-bit mantissa operands, float32 accumulation): convolution
- *        operands and results pass through bf16 copies, as under PyTorch's autocast; batch
- *        norm, losses, the optimiser and the master weights stay float32.
+ *        operands and results pass through bf16 copies, as under PyTorch's autocast; GEMMs
+ *        let cuBLAS down-convert to bf16 or TF32 (its choice per shape); batch norm, losses,
+ *        the optimiser and the master weights stay float32.
  * Convolution plans take the mode when they are created and keep it; GEMMs follow the
  * context's mode at each call. Set it before planning a graph. */
 typedef enum {

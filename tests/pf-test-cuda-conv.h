@@ -146,6 +146,13 @@ pf_test_conv_check (const PfTestConv *c, const char *what, guint32 seed, double 
   pf_test_conv_compare (what, "backward dx", dx_d, dx_ref, c->nx, tol_grad);
   pf_test_conv_compare (what, "backward dw", dw_d, dw_ref, c->nw, tol_grad);
   pf_test_conv_compare (what, "backward db", db_d, db_ref, c->nb, tol_db);
+  /* dx and dw in one call, as a training step makes it (in BF16 the data gradient overwrites
+   * x's bf16 copy, so the weight gradient has to come first) */
+  OK (pf_cuda_copy_to_device (ctx, dx_d, dx0, c->nx * sizeof (float), &error));
+  OK (pf_cuda_copy_to_device (ctx, dw_d, dw0, c->nw * sizeof (float), &error));
+  OK (c->bwd (c->plan, x_d, w_d, dy_d, dx_d, dw_d, NULL, &error));
+  pf_test_conv_compare (what, "backward dx and dw together: dx", dx_d, dx_ref, c->nx, tol_grad);
+  pf_test_conv_compare (what, "backward dx and dw together: dw", dw_d, dw_ref, c->nw, tol_grad);
 
   float *devs[] = { x_d, w_d, b_d, dy_d, y_d, dx_d, dw_d, db_d };
   for (guint i = 0; i < G_N_ELEMENTS (devs); i++)

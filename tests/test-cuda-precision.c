@@ -8,8 +8,9 @@
  * 3e-3 asked. Whole training steps compound a few layers: 5e-2 on the gradients, 1e-2 on the
  * loss. tests/ref/precision_emu.py emulates both modes on the CPU in float64: bf16 ops 2.1e-3
  * to 2.7e-3, TF32 ops 2.6e-4 to 2.7e-4, bf16 steps 3e-4 to 5e-4 (loss) and 3.6e-3 to 8e-3
- * (gradients). Convolutions in BF16 must also differ from float32 by more than float32 rounding
- * (1e-5): the mode is not silently ignored. The tests run on random data with poisoned
+ * (gradients). Convolutions and GEMMs in BF16 must also differ from float32 by more than float32
+ * rounding (1e-5): the mode is not silently ignored (TF32's difference is reported). Training
+ * steps run four times, the last two recorded and replayed as a CUDA graph. The tests run on random data with poisoned
  * outputs; without a GPU they skip and say why. */
 #include <glib.h>
 #include <math.h>
@@ -90,6 +91,8 @@ check_conv_mode (const PfTestConv *c, PfCudaPrecision p, guint32 seed)
   double e = pf_test_conv_check (c, what, seed, tol_for (p), tol_for (p), TOL_BWD);
   if (p == PF_CUDA_PRECISION_BF16)
     g_assert_cmpfloat (e, >, MIN_BF16_EFFECT);
+  else if (!(e > MIN_BF16_EFFECT)) /* cuDNN's Find may keep an FMA algorithm in TF32 */
+    g_test_message ("note: cuDNN chose no TF32 algorithm for %s", what);
   g_free (what);
 }
 
@@ -165,6 +168,25 @@ test_plan_keeps_mode (void)
 }
 
 /* ---- matrix products --------------------------------------------------------------------- */
+/* The mode must change a product: the same call in FP32 gives another result. In BF16 cuBLAS
+ * may down-convert to bf16 or to TF32 (CUBLAS_COMPUTE_32F_FAST_16BF, its choice per shape);
+ * either differs from float32 by far more than float32 rounding. In TF32 cuBLAS may keep an
+ * FMA kernel for a shape, so there the difference is only reported. */
+static void
+check_effect (const char *what, PfCudaPrecision p, const float *dev_mode, const float *dev_fp32,
+              size_t n)
+{
+  float *a = host_from (dev_mode, n), *b = host_from (dev_fp32, n);
+  double diff = pf_rel_err (a, b, n);
+  g_free (a);
+  g_free (b);
+  g_test_message ("%s %s against float32 cuBLAS: %.3g", what, pf_cuda_precision_name (p), diff);
+  if (p == PF_CUDA_PRECISION_BF16)
+    g_assert_cmpfloat (diff, >, MIN_BF16_EFFECT);
+  else if (!(diff > MIN_BF16_EFFECT))
+    g_test_message ("note: cuBLAS ran no TF32 kernel for %s", what);
+}
+
 static void
 test_linear (gconstpointer data)
 {
@@ -186,6 +208,12 @@ test_linear (gconstpointer data)
   OK (pf_cuda_fill (ctx, (size_t) out * in, 0, dw_d, &error));
   OK (pf_cuda_linear_forward (ctx, m, in, out, x_d, w_d, b_d, y_d, &error));
   check_rel ("linear forward", y_d, y, (size_t) m * out, tol_for (p));
+  float *y32_d = dev_poisoned ((size_t) m * out);
+  set_mode (PF_CUDA_PRECISION_FP32);
+  OK (pf_cuda_linear_forward (ctx, m, in, out, x_d, w_d, b_d, y32_d, &error));
+  set_mode (p);
+  check_effect ("linear forward", p, y_d, y32_d, (size_t) m * out);
+  dev_free (y32_d);
   OK (pf_cuda_linear_backward (ctx, m, in, out, x_d, w_d, dy_d, dx_d, dw_d, NULL, &error));
   check_rel ("linear dx", dx_d, dx, (size_t) m * in, tol_for (p));
   check_rel ("linear dw", dw_d, dw, (size_t) out * in, tol_for (p));
@@ -215,6 +243,10 @@ test_bmm (void)
   OK (pf_cuda_bmm_forward (ctx, batch, m, n, k, true, true, a_d, b_d, c_d, &error));
   check_rel ("bmm bf16 forward", c_d, c, (size_t) batch * m * n, TOL_BF16);
   set_mode (PF_CUDA_PRECISION_FP32);
+  float *c32_d = dev_poisoned ((size_t) batch * m * n);
+  OK (pf_cuda_bmm_forward (ctx, batch, m, n, k, true, true, a_d, b_d, c32_d, &error));
+  check_effect ("bmm forward", PF_CUDA_PRECISION_BF16, c_d, c32_d, (size_t) batch * m * n);
+  dev_free (c32_d);
   dev_free (a_d);
   dev_free (b_d);
   dev_free (c_d);
@@ -225,14 +257,19 @@ test_bmm (void)
 }
 
 /* ---- whole training steps ---------------------------------------------------------------- */
-/* One MIX training step of a model in BF16 (or TF32) on the GPU against the same step in
- * float32 on the CPU, from the same weights and batch: the loss and all parameter gradients. */
+/* Four MIX training steps of a model in BF16 (or TF32) on the GPU against the same steps in
+ * float32 on the CPU, each from the same weights, Adam state and batch: the loss and all
+ * parameter gradients. The GPU records its step as a CUDA graph at the third step and replays
+ * it at the fourth, so the reduced-precision kernels run captured too. (Each step starts from
+ * the CPU's state because Adam moves an element whose gradient is rounding noise by up to lr
+ * either way: free-running, the two sides would drift apart for that reason alone.) */
 static void
 check_model_step (const char *model, int scale, PfCudaPrecision p)
 {
   GError *error = NULL;
   const int batch = 4, size = 24;
   PfGraph *gc = pf_model_build (model, scale, batch, size, &error);
+  g_assert_no_error (error);
   PfGraph *gg = pf_model_build (model, scale, batch, size, &error);
   g_assert_no_error (error);
   set_mode (p); /* before planning: the convolution plans read it */
@@ -243,6 +280,7 @@ check_model_step (const char *model, int scale, PfCudaPrecision p)
   PfLossDesc ld;
   pf_loss_desc_init (&ld, PF_LOSS_MIX, batch, size, size);
   PfTrainStep *sc = pf_train_step_new (gc, &ld, 1e-3, &error);
+  g_assert_no_error (error);
   PfTrainStep *sg = pf_train_step_new (gg, &ld, 1e-3, &error);
   g_assert_no_error (error);
   const size_t nin = (size_t) batch * 4 * size * size, nt = (size_t) batch * size * size;
@@ -250,22 +288,31 @@ check_model_step (const char *model, int scale, PfCudaPrecision p)
   pf_test_fill_sparse (pf_train_step_target (sc), nt, 11, 2);
   pf_test_fill_sparse (pf_train_step_input (sg), nin, 11, 1);
   pf_test_fill_sparse (pf_train_step_target (sg), nt, 11, 2);
-  double lc = NAN, lg = NAN;
-  g_assert_true (pf_train_step_run (sc, &lc, NULL, &error));
-  g_assert_true (pf_train_step_run (sg, &lg, NULL, &error));
-  g_assert_no_error (error);
-  NO_GPU_ERROR ();
-  double rel = fabs (lg - lc) / fabs (lc);
-  g_test_message ("%s-s%d %s MIX loss: cpu %.9g cuda %.9g rel %.2g", model, scale,
-                  pf_cuda_precision_name (p), lc, lg, rel);
-  g_assert_cmpfloat (rel, <, 1e-2);
   size_t n = pf_graph_param_floats (gc);
   float *h = g_new (float, n);
-  pf_memory_for (PF_DEVICE_CUDA)->download (h, pf_graph_param_grad (gg), n * sizeof (float));
-  NO_GPU_ERROR ();
-  char *what = g_strdup_printf ("%s-s%d %s gradients", model, scale, pf_cuda_precision_name (p));
-  pf_assert_close (what, h, pf_graph_param_grad (gc), n, 5e-2);
-  g_free (what);
+  for (int step = 1; step <= 4; step++)
+    {
+      double lc = NAN, lg = NAN;
+      g_assert_true (pf_train_step_run (sc, &lc, NULL, &error));
+      g_assert_true (pf_train_step_run (sg, &lg, NULL, &error));
+      g_assert_no_error (error);
+      NO_GPU_ERROR ();
+      double rel = fabs (lg - lc) / fabs (lc);
+      g_test_message ("%s-s%d %s step %d (%s) MIX loss: cpu %.9g cuda %.9g rel %.2g", model,
+                      scale, pf_cuda_precision_name (p), step, pf_train_step_graph_state (sg), lc,
+                      lg, rel);
+      g_assert_cmpfloat (rel, <, 1e-2);
+      pf_memory_for (PF_DEVICE_CUDA)->download (h, pf_graph_param_grad (gg), n * sizeof (float));
+      NO_GPU_ERROR ();
+      char *what = g_strdup_printf ("%s-s%d %s step %d gradients", model, scale,
+                                    pf_cuda_precision_name (p), step);
+      pf_assert_close (what, h, pf_graph_param_grad (gc), n, 5e-2);
+      g_free (what);
+      pf_test_upload_state (gc, gg, TRUE);
+    }
+  /* a failed recording only leaves a note and runs eagerly: make sure the graph ran */
+  if (g_strcmp0 (g_getenv ("PF_CUDA_GRAPHS"), "0") != 0)
+    g_assert_cmpstr (pf_train_step_graph_state (sg), ==, "recorded, replayed every step");
   g_free (h);
   pf_train_step_free (sc);
   pf_train_step_free (sg);
@@ -291,15 +338,19 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-  /* the backend's own context: the model tests plan graphs on it */
-  GError *error = NULL;
-  if (pf_backend_cuda_register (&error))
-    ctx = pf_backend_cuda_context ();
-  else
+  /* the backend's own context: the model tests plan graphs on it. A GPU whose context fails
+   * is a failure, not a skip (pf-test-cuda.h). */
+  char *why = NULL;
+  if (pf_cuda_available (&why))
     {
-      skip_reason = g_strdup_printf ("%s: reduced-precision modes not checked", error->message);
-      g_clear_error (&error);
+      GError *error = NULL;
+      if (!pf_backend_cuda_register (&error))
+        g_error ("a CUDA device is present but the backend fails: %s", error->message);
+      ctx = pf_backend_cuda_context ();
     }
+  else
+    skip_reason = g_strdup_printf ("no usable GPU (%s): reduced-precision modes not checked", why);
+  g_free (why);
   const gconstpointer tf32 = GINT_TO_POINTER (PF_CUDA_PRECISION_TF32);
   const gconstpointer bf16 = GINT_TO_POINTER (PF_CUDA_PRECISION_BF16);
   g_test_add_func ("/cuda-precision/modes", test_modes);
