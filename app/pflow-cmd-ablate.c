@@ -10,6 +10,7 @@
 #include "pf-model.h"
 #include "pf-trainer.h"
 #include "pf-loss.h"
+#include "pf-device.h"
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <errno.h>
@@ -27,6 +28,17 @@ typedef struct {
   PfMetricsOptions options;
   gboolean done;
 } AblationRun;
+
+/* What every run of the grid shares. */
+typedef struct {
+  const char *data, *outdir;
+  int epochs, batch, patience;
+  gint64 events;
+  double lr;
+  gboolean quiet;
+  PfDevice device;       /* training and the test predictions */
+  const char *precision; /* as set on the device, for log.json */
+} AblationGrid;
 
 static void
 run_clear (AblationRun *r)
@@ -59,11 +71,11 @@ split_list (const char *s, const char *fallback)
 
 /* Trains (or resumes, or reuses) one run and evaluates its best weights on the test split. */
 static gboolean
-do_run (AblationRun *r, const char *data, const char *outdir, int epochs, gint64 events, int batch,
-        double lr, int patience, gboolean quiet, GError **error)
+do_run (AblationRun *r, const AblationGrid *grid, GError **error)
 {
+  const char *data = grid->data;
   char *name = g_strdup_printf ("%s-s%d-%s", r->variant, r->scale, r->loss);
-  char *dir = g_build_filename (outdir, name, NULL);
+  char *dir = g_build_filename (grid->outdir, name, NULL);
   char *last = g_build_filename (dir, "last.h5", NULL);
   char *best = g_build_filename (dir, "best.h5", NULL);
   PfTrainOptions o;
@@ -73,13 +85,15 @@ do_run (AblationRun *r, const char *data, const char *outdir, int epochs, gint64
   o.model = r->variant;
   o.scale = r->scale;
   o.loss = r->loss;
-  o.epochs = epochs;
-  o.max_events = events;
-  o.batch = batch;
-  o.lr = lr;
-  o.patience = patience;
+  o.epochs = grid->epochs;
+  o.max_events = grid->events;
+  o.batch = grid->batch;
+  o.lr = grid->lr;
+  o.patience = grid->patience;
+  o.device = grid->device;
+  o.precision = grid->precision;
   o.resume = g_file_test (last, G_FILE_TEST_EXISTS);
-  PfTrainCallbacks cb = { .epoch = quiet ? NULL : on_epoch, .user_data = name };
+  PfTrainCallbacks cb = { .epoch = grid->quiet ? NULL : on_epoch, .user_data = name };
   PfTrainResult res = { 0 };
   gint64 t0 = g_get_monotonic_time ();
   fprintf (stderr, "%s: %s\n", name, o.resume ? "resuming" : "training");
@@ -92,7 +106,7 @@ do_run (AblationRun *r, const char *data, const char *outdir, int epochs, gint64
   if (ok)
     ok = pf_model_param_count (r->variant, r->scale, &r->params, error);
   PflowEvaluation e = { 0 };
-  if (ok && (ok = pflow_evaluate (best, data, PF_SPLIT_TEST, FALSE, 0, TRUE, &e, error)))
+  if (ok && (ok = pflow_evaluate (best, data, PF_SPLIT_TEST, FALSE, 0, TRUE, grid->device, &e, error)))
     {
       char *json_path = g_build_filename (dir, "report.json", NULL);
       ok = pf_evaluation_write_json (e.ev, json_path, error) &&
@@ -243,6 +257,7 @@ int
 pflow_cmd_ablate (int argc, char **argv)
 {
   char *data = NULL, *variants_s = NULL, *scales_s = NULL, *losses_s = NULL, *outdir = NULL;
+  char *device_name = NULL, *precision = NULL;
   gint epochs = 20, batch = 0, patience = 20;
   gint64 events = 0;
   double lr = 0;
@@ -261,6 +276,8 @@ pflow_cmd_ablate (int argc, char **argv)
     { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &lr, N_("Learning rate (default 1e-3 x batch/200)"), "LR" },
     { "patience", 0, 0, G_OPTION_ARG_INT, &patience, N_("Early-stopping patience (default 20)"), "N" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &outdir, N_("Folder of the runs and tables (default ablation)"), "DIR" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device_name, N_("auto, cpu or cuda (default auto: the GPU when one is usable)"), "NAME" },
+    { "precision", 0, 0, G_OPTION_ARG_STRING, &precision, N_("GPU products in fp32, tf32 or bf16 (default fp32; docs/cuda-backend.md)"), "NAME" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("No per-epoch lines"), NULL },
     { NULL }
   };
@@ -322,8 +339,21 @@ pflow_cmd_ablate (int argc, char **argv)
           goto out;
         }
     }
+  AblationGrid grid = { data, NULL, epochs, batch, patience, events, lr, quiet, PF_DEVICE_CPU,
+                        precision ? precision : "fp32" };
+  char *what = NULL;
+  if (!pf_device_pick (device_name, &grid.device, &what, &error)
+      || !pf_device_set_precision (grid.device, precision, &error))
+    {
+      g_free (what);
+      status = pflow_fail ("ablate", error);
+      goto out;
+    }
+  fprintf (stderr, _("training on the %s\n"), what);
+  g_free (what);
   if (!outdir)
     outdir = g_strdup ("ablation");
+  grid.outdir = outdir;
   if (g_mkdir_with_parents (outdir, 0755) != 0)
     {
       fprintf (stderr, "pflow ablate: cannot create %s: %s\n", outdir, g_strerror (errno));
@@ -343,7 +373,7 @@ pflow_cmd_ablate (int argc, char **argv)
           runs[i].best_val = NAN;
         }
   for (i = 0; i < n_runs; i++)
-    if (!do_run (&runs[i], data, outdir, epochs, events, batch, lr, patience, quiet, &error))
+    if (!do_run (&runs[i], &grid, &error))
       {
         /* a failed or interrupted run is reported and the table written with what is done */
         status = pflow_fail ("ablate", error);
@@ -367,6 +397,8 @@ out:
   g_free (scales_s);
   g_free (losses_s);
   g_free (outdir);
+  g_free (device_name);
+  g_free (precision);
   g_free (cmdline);
   return status;
 }

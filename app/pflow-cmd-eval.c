@@ -231,7 +231,8 @@ write_hist (const char *dir, const char *stem, const char *title, const PfMetric
 
 gboolean
 pflow_evaluate (const char *ckpt, const char *data, PfSplit split, gboolean paper_compat,
-                int n_samples, gboolean quiet, PflowEvaluation *out, GError **error)
+                int n_samples, gboolean quiet, PfDevice device, PflowEvaluation *out,
+                GError **error)
 {
   memset (out, 0, sizeof *out);
   pf_checkpoint_info_init (&out->info);
@@ -240,9 +241,6 @@ pflow_evaluate (const char *ckpt, const char *data, PfSplit split, gboolean pape
   PfBaselineFit *fit = NULL;
   EvalState st = { 0 };
   gboolean ok = FALSE;
-  /* the GPU when one is usable ("auto" cannot fail) */
-  PfDevice device = PF_DEVICE_CPU;
-  pf_device_pick ("auto", &device, NULL, NULL);
   if (!(pred = pf_predictor_new_full (ckpt, 64, device, error)) || !(d = pf_dataset_open (data, error)))
     goto out;
   const PfCheckpointInfo *info = pf_predictor_info (pred);
@@ -567,7 +565,7 @@ write_jet_figures (PflowEvaluation *e, const char *dir, GError **error)
 int
 pflow_cmd_eval (int argc, char **argv)
 {
-  char *ckpt = NULL, *data = NULL, *split_name = NULL, *outdir = NULL;
+  char *ckpt = NULL, *data = NULL, *split_name = NULL, *outdir = NULL, *device_name = NULL;
   gboolean paper_compat = FALSE, quiet = FALSE;
   gint samples = 4;
   GOptionEntry entries[] = {
@@ -577,6 +575,7 @@ pflow_cmd_eval (int argc, char **argv)
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &outdir, N_("Folder for report.json, bands.md and figures (default: beside the checkpoint, eval-SPLIT)"), "DIR" },
     { "paper-compat", 0, 0, G_OPTION_ARG_NONE, &paper_compat, N_("Barycentres as the published script computes them"), NULL },
     { "samples", 0, 0, G_OPTION_ARG_INT, &samples, N_("Sample events drawn as figures (default 4)"), "N" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device_name, N_("auto, cpu or cuda: where the model predicts (default auto: the GPU when one is usable)"), "NAME" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("No progress bar"), NULL },
     { NULL }
   };
@@ -609,7 +608,14 @@ pflow_cmd_eval (int argc, char **argv)
       status = 2;
       goto out;
     }
-  if (!pflow_evaluate (ckpt, data, split, paper_compat, samples, quiet, &e, &error))
+  PfDevice device;
+  char *what = NULL;
+  if (!pf_device_pick (device_name, &device, &what, &error))
+    goto fail;
+  if (!quiet)
+    fprintf (stderr, _("predicting on the %s\n"), what);
+  g_free (what);
+  if (!pflow_evaluate (ckpt, data, split, paper_compat, samples, quiet, device, &e, &error))
     goto fail;
 
   /* Outputs, into a folder of their own. */
@@ -680,5 +686,6 @@ out:
   g_free (data);
   g_free (split_name);
   g_free (outdir);
+  g_free (device_name);
   return status;
 }

@@ -4,6 +4,7 @@
 #include "pflow-cmd-train.h"
 #include "pf-error.h"
 #include "pf-predictor.h"
+#include "pf-device.h"
 #include <glib/gi18n.h>
 #include <stdio.h>
 
@@ -24,7 +25,7 @@ on_progress (int64_t done, int64_t total, gpointer user_data)
 int
 pflow_cmd_predict (int argc, char **argv)
 {
-  char *ckpt = NULL, *data = NULL, *out = NULL, *split_s = NULL;
+  char *ckpt = NULL, *data = NULL, *out = NULL, *split_s = NULL, *device_name = NULL;
   int batch = 64;
   gboolean quiet = FALSE;
   GOptionEntry entries[] = {
@@ -33,6 +34,7 @@ pflow_cmd_predict (int argc, char **argv)
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("Prediction file to write"), "OUT.h5" },
     { "split", 0, 0, G_OPTION_ARG_STRING, &split_s, N_("test (default), val, train or all"), "NAME" },
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, N_("Events per forward pass (default 64)"), "N" },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &device_name, N_("auto, cpu or cuda: where the model predicts (default auto: the GPU when one is usable)"), "NAME" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, N_("No progress bar"), NULL },
     { NULL }
   };
@@ -60,8 +62,19 @@ pflow_cmd_predict (int argc, char **argv)
       goto out;
     }
   GError *error = NULL;
+  PfDevice device;
+  char *what = NULL;
+  if (!pf_device_pick (device_name, &device, &what, &error))
+    {
+      rc = pflow_fail ("predict", error);
+      goto out;
+    }
+  if (!quiet)
+    fprintf (stderr, _("predicting on the %s\n"), what);
+  g_free (what);
   PredictUi ui = { NULL, quiet };
-  gboolean ok = pf_predict_file (ckpt, data, split, out, batch, on_progress, &ui, &pflow_cancel_flag, &error);
+  gboolean ok = pf_predict_file (ckpt, data, split, out, batch, device, on_progress, &ui,
+                                 &pflow_cancel_flag, &error);
   if (ui.bar)
     pflow_progress_finish (ui.bar);
   if (ok)
@@ -72,5 +85,6 @@ out:
   g_free (data);
   g_free (out);
   g_free (split_s);
+  g_free (device_name);
   return rc;
 }

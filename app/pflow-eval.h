@@ -21,8 +21,10 @@ typedef struct {
   PfJetMetricsOptions jet_options;
 } PflowEvaluation;
 
+/* The model's predictions are computed on `device` (pf_device_pick); the metrics on the CPU. */
 gboolean pflow_evaluate (const char *ckpt, const char *data, PfSplit split, gboolean paper_compat,
-                         int n_samples, gboolean quiet, PflowEvaluation *out, GError **error);
+                         int n_samples, gboolean quiet, PfDevice device, PflowEvaluation *out,
+                         GError **error);
 void pflow_evaluation_clear (PflowEvaluation *e);
 /* The band table of the three sources as Markdown. */
 char *pflow_evaluation_band_table (PflowEvaluation *e, GError **error);

@@ -138,10 +138,10 @@ write_pred_attrs (hid_t f, const PfCheckpointInfo *ck, const char *ckpt_path, co
 
 gboolean
 pf_predict_file (const char *ckpt_path, const char *data_path, PfSplit split, const char *out_path,
-                 int batch, void (*progress) (int64_t, int64_t, gpointer), gpointer user_data,
-                 const volatile gint *cancel, GError **error)
+                 int batch, PfDevice device, void (*progress) (int64_t, int64_t, gpointer),
+                 gpointer user_data, const volatile gint *cancel, GError **error)
 {
-  PfPredictor *p = pf_predictor_new (ckpt_path, batch, error);
+  PfPredictor *p = pf_predictor_new_full (ckpt_path, batch, device, error);
   if (!p)
     return FALSE;
   PfDataset *d = pf_dataset_open (data_path, error);

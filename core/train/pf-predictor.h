@@ -32,10 +32,11 @@ int pf_predictor_image_size (const PfPredictor *p);
 
 /* `pflow predict`: the events of `split` of `data_path` through the checkpoint into an HDF5 file
  * (docs/checkpoint.md): dataset `pred` float32 [N, S, S] in GeV, attributes first_event, n_events,
- * split, checkpoint, model, scale, dataset. Written atomically. progress (may be NULL) gets
- * (done, total); cancel (may be NULL) is polled between batches. */
+ * split, checkpoint, model, scale, dataset. Written atomically. The forward passes run on
+ * `device` (as pf_predictor_new_full). progress (may be NULL) gets (done, total); cancel (may
+ * be NULL) is polled between batches. */
 gboolean pf_predict_file (const char *ckpt_path, const char *data_path, PfSplit split,
-                          const char *out_path, int batch,
+                          const char *out_path, int batch, PfDevice device,
                           void (*progress) (int64_t done, int64_t total, gpointer user_data),
                           gpointer user_data, const volatile gint *cancel, GError **error);
 

@@ -277,7 +277,7 @@ test_predict_file (void)
   char *ckpt = g_build_filename (tmpdir, "straight", "best.h5", NULL);
   char *out = g_build_filename (tmpdir, "pred.h5", NULL);
   GError *error = NULL;
-  g_assert_true (pf_predict_file (ckpt, data_path, PF_SPLIT_TEST, out, 7, NULL, NULL, NULL, &error));
+  g_assert_true (pf_predict_file (ckpt, data_path, PF_SPLIT_TEST, out, 7, PF_DEVICE_CPU, NULL, NULL, NULL, &error));
   g_assert_no_error (error);
   /* the file equals the predictor run on the same events */
   hid_t f = H5Fopen (out, H5F_ACC_RDONLY, H5P_DEFAULT);
