@@ -1,5 +1,12 @@
 /* pf-cuda-conv3d.cu — 3D convolution: the 2-D plan's PfCudaConvCore (pf-cuda-conv.cu) with
- * 5-d NCDHW descriptors; this file only checks the shape and names the dimensions. */
+ * 5-d NCDHW descriptors; this file only checks the shape and names the dimensions.
+ *
+ * A kernel that spans the whole depth with no depth padding (the 3D front end of the scaled
+ * models: depth 3, kernel depth 3) leaves an output of depth 1, and that convolution is the
+ * 2-D convolution of c_in * depth channels: x [n, c_in, d, h, w], w [c_out, c_in, d, kh, kw]
+ * and y [n, c_out, 1, h', w'] are, byte for byte, x [n, c_in d, h, w], w [c_out, c_in d, kh, kw]
+ * and y [n, c_out, h', w']. The plan then describes it to cuDNN as that 2-D convolution, whose
+ * kernels are far better tuned than its 3-D ones for a handful of channels. */
 #include "pf-cuda-private.h"
 #include "pf-cuda-shape.h"
 
@@ -21,13 +28,28 @@ pf_cuda_conv3d_plan_new (PfCudaContext *ctx, const PfConv3dDesc *d, GError **err
                         d->pw);
       return NULL;
     }
-  const int xdim[5] = { d->n, d->c_in, d->d, d->h, d->w };
-  const int wdim[5] = { d->c_out, d->c_in, d->kd, d->kh, d->kw };
-  const int ydim[5] = { d->n, d->c_out, pf_conv3d_out_d (d), pf_conv3d_out_h (d), pf_conv3d_out_w (d) };
-  const int pad[3] = { d->pd, d->ph, d->pw };
-  const int stride[3] = { d->sd, d->sh, d->sw };
   PfCudaConv3dPlan *p = g_new0 (PfCudaConv3dPlan, 1);
-  if (!_pf_cuda_conv_core_init (&p->core, ctx, 3, xdim, wdim, ydim, pad, stride, error))
+  gboolean ok;
+  if (d->kd == d->d && d->pd == 0)
+    {
+      const int xdim[4] = { d->n, d->c_in * d->d, d->h, d->w };
+      const int wdim[4] = { d->c_out, d->c_in * d->kd, d->kh, d->kw };
+      const int ydim[4] = { d->n, d->c_out, pf_conv3d_out_h (d), pf_conv3d_out_w (d) };
+      const int pad[2] = { d->ph, d->pw };
+      const int stride[2] = { d->sh, d->sw };
+      ok = _pf_cuda_conv_core_init (&p->core, ctx, 2, xdim, wdim, ydim, pad, stride, error);
+    }
+  else
+    {
+      const int xdim[5] = { d->n, d->c_in, d->d, d->h, d->w };
+      const int wdim[5] = { d->c_out, d->c_in, d->kd, d->kh, d->kw };
+      const int ydim[5] = { d->n, d->c_out, pf_conv3d_out_d (d), pf_conv3d_out_h (d),
+                            pf_conv3d_out_w (d) };
+      const int pad[3] = { d->pd, d->ph, d->pw };
+      const int stride[3] = { d->sd, d->sh, d->sw };
+      ok = _pf_cuda_conv_core_init (&p->core, ctx, 3, xdim, wdim, ydim, pad, stride, error);
+    }
+  if (!ok)
     {
       pf_cuda_conv3d_plan_free (p);
       return NULL;

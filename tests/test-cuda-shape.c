@@ -384,13 +384,22 @@ static void
 test_conv3d (void)
 {
   NEED_GPU ();
-  /* the 3D front end: one channel, depth 3 reduced to 1, "same" in the plane, 3x7x7 */
+  /* the 3D front end: one channel, depth 3 reduced to 1, "same" in the plane, 3x7x7 (the plan
+   * runs a kernel spanning the whole unpadded depth as a 2-D convolution of c_in x depth
+   * channels: these three cases) */
   PfConv3dDesc a = { .n = 2, .c_in = 1, .d = 3, .h = 13, .w = 11, .c_out = 2, .kd = 3, .kh = 7,
                      .kw = 7, .sd = 1, .sh = 1, .sw = 1, .pd = 0, .ph = 3, .pw = 3 };
   check_conv3d (&a, 91);
   PfConv3dDesc a3 = a;
   a3.kh = a3.kw = 3, a3.ph = a3.pw = 1;
   check_conv3d (&a3, 92);
+  PfConv3dDesc a2 = { .n = 2, .c_in = 2, .d = 3, .h = 9, .w = 10, .c_out = 3, .kd = 3, .kh = 3,
+                      .kw = 5, .sd = 2, .sh = 2, .sw = 1, .pd = 0, .ph = 1, .pw = 2 };
+  check_conv3d (&a2, 94);
+  /* a kernel shallower than the unpadded depth stays a 3-D convolution */
+  PfConv3dDesc c = { .n = 2, .c_in = 2, .d = 4, .h = 8, .w = 8, .c_out = 3, .kd = 2, .kh = 3,
+                     .kw = 3, .sd = 1, .sh = 1, .sw = 1, .pd = 0, .ph = 1, .pw = 1 };
+  check_conv3d (&c, 95);
   /* odd: several channels, non-cubic kernel, strides, depth padding */
   PfConv3dDesc b = { .n = 3, .c_in = 3, .d = 5, .h = 6, .w = 7, .c_out = 4, .kd = 3, .kh = 2,
                      .kw = 3, .sd = 2, .sh = 1, .sw = 2, .pd = 1, .ph = 0, .pw = 1 };
