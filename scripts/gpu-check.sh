@@ -1,6 +1,7 @@
 #!/bin/bash
 # One call on a GPU machine: the CUDA tests; the command line end to end on the GPU (simulate,
-# train in fp32 and bf16 and on the CPU for comparison, evaluate); then what is named in
+# train in fp32 and bf16 and on the CPU for comparison, evaluate on both devices, predict, a
+# two-run ablation); then what is named in
 # $GPU_BENCH (a list of "model:scale" pairs, default cnn:1) timed against PyTorch with a
 # per-layer profile. Logs go to gpu-logs.tgz in $OUT (the device tool) or ./gpu-out.
 # GPU_E2E=0 skips the end-to-end runs, GPU_F64=0 the float64 gradient comparison.
@@ -30,9 +31,16 @@ if [ "${GPU_E2E:-1}" != 0 ]; then
     step "train-${dev/:/-}" pflow train --data $E/d.h5 --device ${dev%:*} --precision ${dev#*:} \
       --epochs 3 --patience 0 -q --out $E/run-${dev/:/-}
   done
-  step eval pflow eval -m $E/run-cuda-fp32/best.h5 -d $E/d.h5 -q -o $E/eval
+  # the same checkpoint evaluated on both devices: the reports' WMSE should agree to ~1e-5
+  step eval pflow eval -m $E/run-cuda-fp32/best.h5 -d $E/d.h5 --device cuda -o $E/eval
+  step eval-cpu pflow eval -m $E/run-cuda-fp32/best.h5 -d $E/d.h5 --device cpu -o $E/eval-cpu
+  step predict pflow predict -m $E/run-cuda-fp32/best.h5 -d $E/d.h5 --device cuda -o $E/pred.h5
+  step ablate pflow ablate -d $E/d.h5 --device cuda --variants cnn,3d --scales 1 --epochs 1 -q \
+    -o $E/ablate
   for f in $E/run-*/log.csv; do cp "$f" "$O/$(basename "$(dirname "$f")").csv"; done
   cp $E/eval/report.json "$O/e2e-report.json" 2>/dev/null
+  cp $E/eval-cpu/report.json "$O/e2e-report-cpu.json" 2>/dev/null
+  cp $E/ablate/ablation.md "$O/e2e-ablation.md" 2>/dev/null
 fi
 for mb in ${GPU_BENCH:-cnn:1}; do
   m=${mb%:*}; s=${mb#*:}
