@@ -143,6 +143,14 @@ open_channel (PfDataset *d, int ch, int64_t *n, int *S, GError **error)
                    d->path, name);
       return FALSE;
     }
+  /* a few hundred bytes could otherwise declare 2^40 events of fill-value zeros */
+  char *why = NULL;
+  if (!_pf_h5_check_storage (ds, &why))
+    {
+      g_set_error (error, PF_ERROR, PF_ERROR_FORMAT, "%s: dataset '%s' %s", d->path, name, why);
+      g_free (why);
+      return FALSE;
+    }
   *n = (int64_t) dims[0];
   *S = (int) dims[1];
   return TRUE;

@@ -94,8 +94,9 @@ void pf_dataset_writer_abort (PfDatasetWriter *w);
 typedef struct _PfDataset PfDataset;
 
 /* Opens and validates: an HDF5 file, the five channels present (plus optional `jet`),
- * float32 of rank 3, [N, S, S] with the same N and S everywhere, N > 0, and the simulator
- * attributes complete and valid when the file has any. */
+ * float32 of rank 3, [N, S, S] with the same N and S everywhere, N > 0, their data all stored
+ * in the file (every chunk written, sane chunk sizes), and the simulator attributes complete
+ * and valid when the file has any. */
 PfDataset *pf_dataset_open (const char *path, GError **error);
 void pf_dataset_close (PfDataset *d);
 

@@ -12,6 +12,20 @@ void _pf_h5_quiet (void);
 /* The innermost message of HDF5's error stack (what went wrong), newly allocated. */
 char *_pf_h5_error_message (void);
 
+/* Whether the storage of dataset `ds` is sound and all in the file, checked before reading:
+ *  - chunks no larger than a fixed dimension and under 4 GiB (HDF5's own rules when it
+ *    writes; HDF5 1.10 does not check them when it reads, and a chunk of [2,524296,8] in an
+ *    [4,8,8] dataset made H5Dread overrun its buffer: a segfault);
+ *  - a compact dataset's bytes match its extent (HDF5 1.10 does not check either: a compact
+ *    dataset storing 0 of its 1024 bytes made H5Dread copy from NULL);
+ *  - every chunk stored: HDF5 reads chunks never written, and a contiguous dataset never
+ *    allocated, as the fill value, so a tiny file could declare any extent (pflow writes
+ *    every chunk);
+ *  - no external or virtual storage (they read other files, any path).
+ * FALSE with *why ("stores 3 of the 10 chunks its shape needs (damaged or truncated file)"...),
+ * newly allocated, to follow "FILE: dataset 'NAME' ". */
+gboolean _pf_h5_check_storage (hid_t ds, char **why);
+
 /* Root attributes. Strings are written variable-length UTF-8 (h5py reads them as str). */
 gboolean _pf_h5_attr_write (hid_t loc, const char *name, hid_t mem_type, hid_t file_type,
                             const void *value);

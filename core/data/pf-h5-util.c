@@ -47,6 +47,108 @@ _pf_h5_error_message (void)
   return msg;
 }
 
+static char *
+describe_dims (int rank, const hsize_t *v)
+{
+  GString *s = g_string_new ("[");
+  for (int i = 0; i < rank; i++)
+    g_string_append_printf (s, "%s%llu", i ? "," : "", (unsigned long long) v[i]);
+  g_string_append_c (s, ']');
+  return g_string_free (s, FALSE);
+}
+
+gboolean
+_pf_h5_check_storage (hid_t ds, char **why)
+{
+  hid_t sp = H5Dget_space (ds);
+  hssize_t n_points = sp >= 0 ? H5Sget_simple_extent_npoints (sp) : -1;
+  int rank = sp >= 0 ? H5Sget_simple_extent_ndims (sp) : -1;
+  hsize_t dims[H5S_MAX_RANK] = { 0 }, maxdims[H5S_MAX_RANK] = { 0 };
+  if (rank > 0)
+    H5Sget_simple_extent_dims (sp, dims, maxdims);
+  hid_t type = H5Dget_type (ds);
+  size_t type_size = type >= 0 ? H5Tget_size (type) : 0;
+  if (type >= 0)
+    H5Tclose (type);
+  hid_t dcpl = H5Dget_create_plist (ds);
+  H5D_layout_t layout = dcpl >= 0 ? H5Pget_layout (dcpl) : H5D_LAYOUT_ERROR;
+  int n_external = dcpl >= 0 ? H5Pget_external_count (dcpl) : -1;
+  hsize_t chunk[H5S_MAX_RANK] = { 0 };
+  gboolean chunk_ok = layout == H5D_CHUNKED && rank > 0 && H5Pget_chunk (dcpl, rank, chunk) == rank;
+  for (int i = 0; chunk_ok && i < rank; i++)
+    chunk_ok = chunk[i] > 0;
+  if (dcpl >= 0)
+    H5Pclose (dcpl);
+  H5Eclear2 (H5E_DEFAULT);
+
+  gboolean ok = TRUE;
+  if (n_points < 0 || type_size == 0 || n_external != 0 || (layout == H5D_CHUNKED && !chunk_ok)
+      || (layout != H5D_CHUNKED && layout != H5D_CONTIGUOUS && layout != H5D_COMPACT))
+    {
+      *why = g_strdup ("does not keep its data in the file (external, virtual or unreadable "
+                       "storage)");
+      ok = FALSE;
+    }
+  /* HDF5's own rules for chunks when it writes them: within fixed dimensions, < 4 GiB */
+  hsize_t bytes = type_size;
+  for (int i = 0; ok && layout == H5D_CHUNKED && i < rank; i++)
+    {
+      ok = (maxdims[i] == H5S_UNLIMITED || chunk[i] <= maxdims[i])
+           && chunk[i] <= G_MAXUINT32 / bytes;
+      bytes *= chunk[i];
+      if (!ok)
+        {
+          char *c = describe_dims (rank, chunk), *d = describe_dims (rank, dims);
+          *why = g_strdup_printf ("has chunks of %s that do not fit its shape %s (damaged file)",
+                                  c, d);
+          g_free (c);
+          g_free (d);
+        }
+    }
+  if (ok && n_points > 0 && layout == H5D_CHUNKED)
+    {
+      /* the chunk count is at most the element count, which fits a hsize_t */
+      hsize_t want = 1, have = 0;
+      for (int i = 0; i < rank; i++)
+        want *= dims[i] / chunk[i] + (dims[i] % chunk[i] != 0);
+      /* HDF5 1.10.8's H5Dget_num_chunks refuses H5S_ALL: it gets the dataset's own space */
+      herr_t st = H5Dget_num_chunks (ds, sp, &have);
+      if (st < 0 || have < want)
+        {
+          *why = g_strdup_printf ("stores %llu of the %llu chunks its shape needs (damaged or "
+                                  "truncated file)", st < 0 ? 0ull : (unsigned long long) have,
+                                  (unsigned long long) want);
+          ok = FALSE;
+        }
+    }
+  else if (ok && n_points > 0 && layout == H5D_COMPACT)
+    {
+      /* HDF5 1.10 does not compare the stored bytes with the extent: a compact dataset of
+       * 1024 bytes storing 0 made H5Dread copy from a NULL buffer (a segfault) */
+      hsize_t stored = H5Dget_storage_size (ds), want = (hsize_t) n_points * type_size;
+      if (stored != want)
+        {
+          *why = g_strdup_printf ("stores %llu bytes in its header for the %llu its shape "
+                                  "needs (damaged file)", (unsigned long long) stored,
+                                  (unsigned long long) want);
+          ok = FALSE;
+        }
+    }
+  else if (ok && n_points > 0 && layout == H5D_CONTIGUOUS)
+    {
+      H5D_space_status_t status = H5D_SPACE_STATUS_ERROR;
+      if (H5Dget_space_status (ds, &status) < 0 || status != H5D_SPACE_STATUS_ALLOCATED)
+        {
+          *why = g_strdup ("has no data stored (damaged file, or never written)");
+          ok = FALSE;
+        }
+    }
+  if (sp >= 0)
+    H5Sclose (sp);
+  H5Eclear2 (H5E_DEFAULT);
+  return ok;
+}
+
 gboolean
 _pf_h5_attr_write (hid_t loc, const char *name, hid_t mem_type, hid_t file_type,
                    const void *value)

@@ -107,6 +107,14 @@ read_tiff (const char *path, int *S, float *out, GError **error)
       TIFFGetField (tif, TIFFTAG_TILEWIDTH, &tw);
       TIFFGetField (tif, TIFFTAG_TILELENGTH, &th);
       tmsize_t tsize = TIFFTileSize (tif);
+      /* The tile buffer is allocated from the header: an 8x8 image declaring 2^20 x 2^20
+       * tiles asked for 4 TiB. No tile needs to be larger than the largest image. */
+      if (tw > 4096 || th > 4096)
+        {
+          g_set_error (error, PF_ERROR, PF_ERROR_FORMAT,
+                       "%s: tiles of %ux%u, expected at most 4096x4096", path, tw, th);
+          goto out;
+        }
       if (tw == 0 || th == 0 || tsize != (tmsize_t) ((size_t) tw * th * bpp))
         {
           g_set_error (error, PF_ERROR, PF_ERROR_FORMAT, "%s: unsupported tile layout", path);

@@ -5,6 +5,7 @@
 #include "pf-error.h"
 #include "pf-loss.h"
 #include "pf-model.h"
+#include "pf-train-log.h"
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
@@ -266,6 +267,16 @@ read_log (hid_t f, const char *path, PfCheckpointInfo *info, GError **error)
   gboolean ok = sp >= 0 && H5Sget_simple_extent_ndims (sp) == 2
                 && H5Sget_simple_extent_dims (sp, dims, NULL) == 2 && dims[0] <= 1000000
                 && dims[1] <= 64;
+  /* up to 512 MB are allocated below: only for a table whose data is really in the file */
+  char *why = NULL;
+  if (ok && !_pf_h5_check_storage (ds, &why))
+    {
+      g_set_error (error, PF_ERROR, PF_ERROR_FORMAT, "%s: dataset 'train_log' %s", path, why);
+      g_free (why);
+      H5Sclose (sp);
+      H5Dclose (ds);
+      return FALSE;
+    }
   if (ok && dims[0] * dims[1] > 0)
     {
       info->log = g_new (double, dims[0] * dims[1]);
@@ -283,9 +294,26 @@ read_log (hid_t f, const char *path, PfCheckpointInfo *info, GError **error)
     H5Dclose (ds);
   H5Eclear2 (H5E_DEFAULT);
   if (!ok)
-    g_set_error (error, PF_ERROR, PF_ERROR_FORMAT,
-                 "%s: 'train_log' is not a float64 [epochs, columns] table", path);
-  return ok;
+    {
+      g_set_error (error, PF_ERROR, PF_ERROR_FORMAT,
+                   "%s: 'train_log' is not a float64 [epochs, columns] table", path);
+      return FALSE;
+    }
+  /* --resume turns the trainer's rows into PfTrainLogRow: check what becomes an integer */
+  for (int r = 0; info->log_cols == PF_TRAIN_LOG_COLS && r < info->log_rows; r++)
+    {
+      const double *v = info->log + (size_t) r * PF_TRAIN_LOG_COLS;
+      const char *column = NULL;
+      double value = 0;
+      if (!pf_train_log_row_check (v, &column, &value))
+        {
+          g_set_error (error, PF_ERROR, PF_ERROR_FORMAT,
+                       "%s: 'train_log' row %d: %s is %g, expected a whole number >= 0 that "
+                       "fits an integer", path, r + 1, column, value);
+          return FALSE;
+        }
+    }
+  return TRUE;
 }
 
 static gboolean
@@ -391,15 +419,17 @@ read_tensor (hid_t f, const char *path, const char *group, const PfTensor *t, fl
       g_set_error (error, PF_ERROR, PF_ERROR_FORMAT, "%s: '%s' is not a floating-point dataset", path, full);
       goto out;
     }
-  hsize_t dims[8];
+  hsize_t dims[8] = { 0 };
   int nd = H5Sget_simple_extent_ndims (sp);
-  gboolean same = nd == t->ndim && nd <= 8 && H5Sget_simple_extent_dims (sp, dims, NULL) == nd;
+  /* the dims go into the message below when the rank differs too: read them whatever it is */
+  gboolean have_dims = nd >= 0 && nd <= 8 && H5Sget_simple_extent_dims (sp, dims, NULL) == nd;
+  gboolean same = have_dims && nd == t->ndim;
   for (int i = 0; same && i < nd; i++)
     same = dims[i] == (hsize_t) t->shape[i];
   if (!same)
     {
       GString *found = g_string_new ("[");
-      for (int i = 0; nd > 0 && nd <= 8 && i < nd; i++)
+      for (int i = 0; have_dims && i < nd; i++)
         g_string_append_printf (found, "%s%llu", i ? ", " : "", (unsigned long long) dims[i]);
       g_string_append (found, "]");
       GString *want = g_string_new ("[");
@@ -410,6 +440,14 @@ read_tensor (hid_t f, const char *path, const char *group, const PfTensor *t, fl
                    path, full, found->str, want->str);
       g_string_free (found, TRUE);
       g_string_free (want, TRUE);
+      goto out;
+    }
+  /* chunks never written would load as zeros: weights nobody trained */
+  char *why = NULL;
+  if (!_pf_h5_check_storage (ds, &why))
+    {
+      g_set_error (error, PF_ERROR, PF_ERROR_FORMAT, "%s: tensor '%s' %s", path, full, why);
+      g_free (why);
       goto out;
     }
   if (H5Dread (ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0)

@@ -73,6 +73,25 @@ pf_train_log_row_from_doubles (const double *v, PfTrainLogRow *r)
   r->best = v[12] != 0;
 }
 
+gboolean
+pf_train_log_row_check (const double *v, const char **column, double *value)
+{
+  /* converted to int and int64 above: a NaN or an out-of-range value is undefined behaviour */
+  if (!(v[0] >= 0 && v[0] <= G_MAXINT && v[0] == floor (v[0])))
+    {
+      *column = "epoch";
+      *value = v[0];
+      return FALSE;
+    }
+  if (!(v[11] >= 0 && v[11] <= (double) (G_MAXINT64 / 2) && v[11] == floor (v[11])))
+    {
+      *column = "n_train_used";
+      *value = v[11];
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* %.9g keeps a float32-derived double readable and exact enough; JSON has no NaN: null. */
 static void
 num (GString *s, double v, gboolean json)

@@ -19,6 +19,10 @@ typedef struct {
 
 void pf_train_log_row_to_doubles (const PfTrainLogRow *r, double *v);
 void pf_train_log_row_from_doubles (const double *v, PfTrainLogRow *r);
+/* Whether v (PF_TRAIN_LOG_COLS doubles read from a file) converts to a row: its epoch and
+ * n_train_used are whole numbers in range (other columns may be NaN). FALSE with the name and
+ * the value of the column that is not in *column and *value. */
+gboolean pf_train_log_row_check (const double *v, const char **column, double *value);
 
 /* Writes both files atomically. NaN parts are "nan" in CSV and null in JSON. */
 gboolean pf_train_log_write (const char *csv_path, const char *json_path, const PfTrainLogMeta *meta,
