@@ -5,6 +5,7 @@
 #include <glib.h>
 #include "pf-test-util.h"
 #include "pf-cuda.h"
+#include "pf-backend-cuda.h"
 
 #define TOL_FWD 1e-4
 #define TOL_BWD 1e-3
@@ -12,22 +13,32 @@
 static PfCudaContext *ctx G_GNUC_UNUSED; /* set by main() */
 static char *skip_reason G_GNUC_UNUSED;
 
-/* Opens the test program's context on device 0, or sets skip_reason ("... `what` not
- * checked") when there is no usable GPU. A GPU whose context fails is a test failure. */
+/* Opens the test program's context, or sets skip_reason ("... `what` not checked") when
+ * there is no usable GPU. With `backend` the context is the graph backend's (registered here),
+ * for programs that also plan graphs on it; otherwise one of the program's own on device 0.
+ * A GPU whose context or backend fails is a test failure. */
 static inline void
-pf_test_cuda_open (const char *what)
+pf_test_cuda_open_full (const char *what, gboolean backend)
 {
   char *why = NULL;
   if (pf_cuda_available (&why))
     {
       GError *error = NULL;
-      ctx = pf_cuda_context_new (0, &error);
+      if (backend && !pf_backend_cuda_register (&error))
+        g_error ("a CUDA device is present but the backend fails: %s", error->message);
+      ctx = backend ? pf_backend_cuda_context () : pf_cuda_context_new (0, &error);
       if (!ctx)
         g_error ("a CUDA device is present but the context fails: %s", error->message);
     }
   else
     skip_reason = g_strdup_printf ("no usable GPU (%s): %s not checked", why, what);
   g_free (why);
+}
+
+static inline void
+pf_test_cuda_open (const char *what)
+{
+  pf_test_cuda_open_full (what, FALSE);
 }
 
 #define NEED_GPU() \

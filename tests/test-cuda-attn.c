@@ -449,15 +449,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
 
   /* the op tests run on the graph backend's context, so the graph tests share it */
-  char *why = NULL;
-  GError *error = NULL;
-  if (!pf_cuda_available (&why))
-    skip_reason = g_strdup_printf ("no usable GPU (%s): CUDA attention ops not checked", why);
-  else if (!pf_backend_cuda_register (&error))
-    g_error ("a CUDA device is present but the backend fails: %s", error->message);
-  else
-    ctx = pf_backend_cuda_context ();
-  g_free (why);
+  pf_test_cuda_open_full ("CUDA attention ops", TRUE);
 
   g_test_add_func ("/cuda-attn/invalid", test_invalid);
   g_test_add_func ("/cuda-attn/channel-ops", test_channel_ops);

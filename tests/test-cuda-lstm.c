@@ -429,18 +429,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-  char *why = NULL;
-  if (pf_cuda_available (&why))
-    {
-      /* one context for both levels: the backend's */
-      GError *error = NULL;
-      if (!pf_backend_cuda_register (&error))
-        g_error ("a CUDA device is present but the backend fails: %s", error->message);
-      ctx = pf_backend_cuda_context ();
-    }
-  else
-    skip_reason = g_strdup_printf ("no usable GPU (%s): CUDA LSTM not checked", why);
-  g_free (why);
+  /* one context for both levels: the backend's */
+  pf_test_cuda_open_full ("CUDA LSTM", TRUE);
 
   g_test_add_func ("/cuda-lstm/invalid", test_invalid);
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++)

@@ -338,19 +338,8 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-  /* the backend's own context: the model tests plan graphs on it. A GPU whose context fails
-   * is a failure, not a skip (pf-test-cuda.h). */
-  char *why = NULL;
-  if (pf_cuda_available (&why))
-    {
-      GError *error = NULL;
-      if (!pf_backend_cuda_register (&error))
-        g_error ("a CUDA device is present but the backend fails: %s", error->message);
-      ctx = pf_backend_cuda_context ();
-    }
-  else
-    skip_reason = g_strdup_printf ("no usable GPU (%s): reduced-precision modes not checked", why);
-  g_free (why);
+  /* the backend's own context: the model tests plan graphs on it */
+  pf_test_cuda_open_full ("reduced-precision modes", TRUE);
   const gconstpointer tf32 = GINT_TO_POINTER (PF_CUDA_PRECISION_TF32);
   const gconstpointer bf16 = GINT_TO_POINTER (PF_CUDA_PRECISION_BF16);
   g_test_add_func ("/cuda-precision/modes", test_modes);
