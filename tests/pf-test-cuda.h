@@ -28,7 +28,8 @@ pf_test_cuda_open_full (const char *what, gboolean backend)
         g_error ("a CUDA device is present but the backend fails: %s", error->message);
       ctx = backend ? pf_backend_cuda_context () : pf_cuda_context_new (0, &error);
       if (!ctx)
-        g_error ("a CUDA device is present but the context fails: %s", error->message);
+        g_error ("a CUDA device is present but the context fails: %s",
+                 error ? error->message : "the backend has none");
     }
   else
     skip_reason = g_strdup_printf ("no usable GPU (%s): %s not checked", why, what);

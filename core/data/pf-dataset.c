@@ -75,16 +75,6 @@ describe_type (hid_t t)
     }
 }
 
-static char *
-describe_dims (int rank, const hsize_t *dims)
-{
-  GString *s = g_string_new ("[");
-  for (int i = 0; i < rank; i++)
-    g_string_append_printf (s, "%s%llu", i ? "," : "", (unsigned long long) dims[i]);
-  g_string_append_c (s, ']');
-  return g_string_free (s, FALSE);
-}
-
 /* Opens channel ch and checks it is float32 [N,S,S]; fills *n and *S. */
 static gboolean
 open_channel (PfDataset *d, int ch, int64_t *n, int *S, GError **error)
@@ -130,7 +120,7 @@ open_channel (PfDataset *d, int ch, int64_t *n, int *S, GError **error)
     H5Sclose (sp);
   if (rank != 3 || dims[1] != dims[2] || dims[1] == 0 || dims[1] > 4096)
     {
-      char *found = rank >= 0 ? describe_dims (rank, dims) : g_strdup ("no simple shape");
+      char *found = rank >= 0 ? _pf_h5_describe_dims (rank, dims) : g_strdup ("no simple shape");
       g_set_error (error, PF_ERROR, PF_ERROR_SHAPE,
                    "%s: dataset '%s' has shape %s, expected [N,S,S] with 1 <= S <= 4096",
                    d->path, name, found);

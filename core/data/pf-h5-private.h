@@ -12,6 +12,9 @@ void _pf_h5_quiet (void);
 /* The innermost message of HDF5's error stack (what went wrong), newly allocated. */
 char *_pf_h5_error_message (void);
 
+/* "[4,56,56]", newly allocated. */
+char *_pf_h5_describe_dims (int rank, const hsize_t *dims);
+
 /* Whether the storage of dataset `ds` is sound and all in the file, checked before reading:
  *  - chunks no larger than a fixed dimension and under 4 GiB (HDF5's own rules when it
  *    writes; HDF5 1.10 does not check them when it reads, and a chunk of [2,524296,8] in an

@@ -47,8 +47,8 @@ _pf_h5_error_message (void)
   return msg;
 }
 
-static char *
-describe_dims (int rank, const hsize_t *v)
+char *
+_pf_h5_describe_dims (int rank, const hsize_t *v)
 {
   GString *s = g_string_new ("[");
   for (int i = 0; i < rank; i++)
@@ -98,7 +98,7 @@ _pf_h5_check_storage (hid_t ds, char **why)
       bytes *= chunk[i];
       if (!ok)
         {
-          char *c = describe_dims (rank, chunk), *d = describe_dims (rank, dims);
+          char *c = _pf_h5_describe_dims (rank, chunk), *d = _pf_h5_describe_dims (rank, dims);
           *why = g_strdup_printf ("has chunks of %s that do not fit its shape %s (damaged file)",
                                   c, d);
           g_free (c);
