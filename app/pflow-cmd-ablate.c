@@ -1,8 +1,11 @@
 /* pflow-cmd-ablate.c — `pflow ablate`: train and evaluate a grid of variants x scales x losses
  * on one dataset, and tabulate the test metrics like the paper's ablation figure (rows =
- * variants, columns = scales), as Markdown, CSV and JSON with the command line recorded.
+ * variants, columns = scales), as Markdown, CSV and JSON with the command line recorded. The
+ * earlier family has no scales: such a variant is trained once per loss, and tabulated like the
+ * comparison study (rows = models, columns = losses).
  *
- * Each run is an ordinary `pflow train` run folder (ablation/VARIANT-sSCALE-LOSS/), so a run that
+ * Each run is an ordinary `pflow train` run folder (ablation/VARIANT-sSCALE-LOSS/, or
+ * VARIANT-LOSS/ without scales), so a run that
  * is already complete is reused and an interrupted one resumes. */
 #include "pflow-cli.h"
 #include "pflow-eval.h"
@@ -74,7 +77,8 @@ static gboolean
 do_run (AblationRun *r, const AblationGrid *grid, GError **error)
 {
   const char *data = grid->data;
-  char *name = g_strdup_printf ("%s-s%d-%s", r->variant, r->scale, r->loss);
+  char *name = r->scale > 0 ? g_strdup_printf ("%s-s%d-%s", r->variant, r->scale, r->loss)
+                            : g_strdup_printf ("%s-%s", r->variant, r->loss);
   char *dir = g_build_filename (grid->outdir, name, NULL);
   char *last = g_build_filename (dir, "last.h5", NULL);
   char *best = g_build_filename (dir, "best.h5", NULL);
@@ -140,17 +144,65 @@ csv_number (GString *s, double v)
 }
 
 static gboolean
+is_scaled (const char *variant)
+{
+  const PfModelInfo *info = pf_model_find (variant);
+  return info && info->max_scale > 0;
+}
+
+static const AblationRun *
+find_run (const AblationRun *runs, int n_runs, const char *variant, const char *loss, int scale)
+{
+  for (int i = 0; i < n_runs; i++)
+    if (!strcmp (runs[i].variant, variant) && !strcmp (runs[i].loss, loss) && runs[i].scale == scale)
+      return &runs[i];
+  return NULL;
+}
+
+static double
+mean_abs_residual (const PfMetricsSummary *m)
+{
+  double res = 0;
+  for (int b = 0; b < m->n_bands; b++)
+    res += fabs (m->bands[b].residual_mean) / m->n_bands;
+  return res;
+}
+
+/* One Markdown cell: test WMSE / mean |residual| over the bands. */
+static void
+append_cell (GString *md, const AblationRun *r)
+{
+  if (r && r->done)
+    g_string_append_printf (md, " %.4g / %.4f |", r->model.wmse, mean_abs_residual (&r->model));
+  else
+    g_string_append (md, " — |");
+}
+
+static void
+append_baseline_row (GString *md, const AblationRun *any)
+{
+  if (any)
+    g_string_append_printf (md, "| *baseline* | %.4g / %.4f (same test events) |\n", any->baseline.wmse,
+                            mean_abs_residual (&any->baseline));
+}
+
+static gboolean
 write_tables (const char *outdir, const char *cmdline, char **variants, char **losses, int *scales,
               int n_scales, AblationRun *runs, int n_runs, GError **error)
 {
-  int n_bands = runs[0].done ? runs[0].model.n_bands : 0;
+  int n_bands = 0;
+  for (int i = 0; i < n_runs && !n_bands; i++)
+    n_bands = runs[i].done ? runs[i].model.n_bands : 0;
   /* Markdown: one table per loss, rows = variants, columns = scales, cell = test WMSE and the
    * mean |residual| over the bands. */
   GString *md = g_string_new (NULL);
   g_string_append_printf (md, "# Ablation\n\n`%s`\n\nTest split; cell: WMSE (GeV) / mean over bands of |relative "
                               "energy residual|; the baseline is trk + a emcal + b hcal fitted on the training split.\n",
                           cmdline);
-  for (char **l = losses; *l; l++)
+  gboolean any_scaled = FALSE, any_unscaled = FALSE;
+  for (char **v = variants; *v; v++)
+    *(is_scaled (*v) ? &any_scaled : &any_unscaled) = TRUE;
+  for (char **l = losses; *l && any_scaled; l++)
     {
       g_string_append_printf (md, "\n## loss %s\n\n| variant |", *l);
       for (int s = 0; s < n_scales; s++)
@@ -162,33 +214,46 @@ write_tables (const char *outdir, const char *cmdline, char **variants, char **l
       const AblationRun *any = NULL;
       for (char **v = variants; *v; v++)
         {
+          if (!is_scaled (*v))
+            continue;
           g_string_append_printf (md, "| %s |", *v);
           for (int s = 0; s < n_scales; s++)
-            for (int i = 0; i < n_runs; i++)
-              {
-                const AblationRun *r = &runs[i];
-                if (strcmp (r->variant, *v) || strcmp (r->loss, *l) || r->scale != scales[s])
-                  continue;
-                if (!r->done)
-                  {
-                    g_string_append (md, " — |");
-                    continue;
-                  }
-                double res = 0;
-                for (int b = 0; b < r->model.n_bands; b++)
-                  res += fabs (r->model.bands[b].residual_mean) / r->model.n_bands;
-                g_string_append_printf (md, " %.4g / %.4f |", r->model.wmse, res);
+            {
+              const AblationRun *r = find_run (runs, n_runs, *v, *l, scales[s]);
+              append_cell (md, r);
+              if (r && r->done)
                 any = r;
-              }
+            }
           g_string_append_c (md, '\n');
         }
-      if (any)
+      append_baseline_row (md, any);
+    }
+  if (any_unscaled)
+    {
+      /* the comparison study's layout: models x losses */
+      g_string_append (md, "\n## models without scales\n\n| model |");
+      for (char **l = losses; *l; l++)
+        g_string_append_printf (md, " loss %s |", *l);
+      g_string_append (md, "\n|---|");
+      for (char **l = losses; *l; l++)
+        g_string_append (md, "---|");
+      g_string_append_c (md, '\n');
+      const AblationRun *any = NULL;
+      for (char **v = variants; *v; v++)
         {
-          double res = 0;
-          for (int b = 0; b < any->baseline.n_bands; b++)
-            res += fabs (any->baseline.bands[b].residual_mean) / any->baseline.n_bands;
-          g_string_append_printf (md, "| *baseline* | %.4g / %.4f (same test events) |\n", any->baseline.wmse, res);
+          if (is_scaled (*v))
+            continue;
+          g_string_append_printf (md, "| %s |", *v);
+          for (char **l = losses; *l; l++)
+            {
+              const AblationRun *r = find_run (runs, n_runs, *v, *l, 0);
+              append_cell (md, r);
+              if (r && r->done)
+                any = r;
+            }
+          g_string_append_c (md, '\n');
         }
+      append_baseline_row (md, any);
     }
 
   /* CSV and JSON: one row/object per run with every number. */
@@ -267,7 +332,7 @@ pflow_cmd_ablate (int argc, char **argv)
   g_free (joined);
   GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data, N_("Dataset"), "FILE" },
-    { "variants", 0, 0, G_OPTION_ARG_STRING, &variants_s, N_("Comma-separated models (default cnn,se,rowatt,3d,se3d)"), "LIST" },
+    { "variants", 0, 0, G_OPTION_ARG_STRING, &variants_s, N_("Comma-separated models (default cnn,se,rowatt,3d,se3d; earlier models such as mlp,unet,lstm run once per loss)"), "LIST" },
     { "scales", 0, 0, G_OPTION_ARG_STRING, &scales_s, N_("Comma-separated scales (default 1,2)"), "LIST" },
     { "losses", 0, 0, G_OPTION_ARG_STRING, &losses_s, N_("Comma-separated losses (default mix)"), "LIST" },
     { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, N_("Epoch cap per run (default 20)"), "N" },
@@ -323,7 +388,7 @@ pflow_cmd_ablate (int argc, char **argv)
     for (int s = 0; s < n_scales; s++)
       {
         size_t np;
-        if (!pf_model_param_count (*v, scales[s], &np, &error))
+        if (!pf_model_param_count (*v, is_scaled (*v) ? scales[s] : 0, &np, &error))
           {
             status = pflow_fail ("ablate", error);
             goto out;
@@ -360,16 +425,24 @@ pflow_cmd_ablate (int argc, char **argv)
       status = 1;
       goto out;
     }
-  n_runs = (int) g_strv_length (variants) * n_scales * (int) g_strv_length (losses);
+  /* a variant without scales runs once per loss, whatever --scales says */
+  for (char **v = variants; *v; v++)
+    n_runs += (is_scaled (*v) ? n_scales : 1) * (int) g_strv_length (losses);
+  if (n_runs == 0)
+    {
+      fprintf (stderr, "pflow ablate: the grid is empty (no variants, scales or losses)\n");
+      status = 2;
+      goto out;
+    }
   runs = g_new0 (AblationRun, n_runs);
   int i = 0;
   for (char **l = losses; *l; l++)
     for (char **v = variants; *v; v++)
-      for (int s = 0; s < n_scales; s++, i++)
+      for (int s = 0; s < (is_scaled (*v) ? n_scales : 1); s++, i++)
         {
           runs[i].variant = g_strdup (*v);
           runs[i].loss = g_strdup (*l);
-          runs[i].scale = scales[s];
+          runs[i].scale = is_scaled (*v) ? scales[s] : 0;
           runs[i].best_val = NAN;
         }
   for (i = 0; i < n_runs; i++)

@@ -4,6 +4,7 @@
 #include "pf-device.h"
 #include "pflow-cmd-train.h"
 #include "pf-error.h"
+#include "pf-model.h"
 #include "pf-trainer.h"
 #include <glib/gi18n.h>
 #include <stdio.h>
@@ -55,14 +56,14 @@ pflow_cmd_train (int argc, char **argv)
   PfTrainOptions o;
   pf_train_options_init (&o);
   char *data = NULL, *model = NULL, *loss = NULL, *out = NULL, *device = NULL, *precision = NULL;
-  int scale = 1, epochs = 0, patience = -1, batch = 0, progressive = 0;
+  int scale = -1, epochs = 0, patience = -1, batch = 0, progressive = 0;
   double lambda = o.lambda, lr = 0;
   gint64 events = 0, seed = 26;
   gboolean paper = FALSE, resume = FALSE, quiet = FALSE;
   GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data, N_("Dataset (HDF5); with --resume, the checkpoint's by default"), "FILE" },
-    { "model", 'm', 0, G_OPTION_ARG_STRING, &model, N_("cnn, se, rowatt, 3d, se3d (default cnn)"), "NAME" },
-    { "scale", 's', 0, G_OPTION_ARG_INT, &scale, N_("Model scale 1-5 (default 1)"), "N" },
+    { "model", 'm', 0, G_OPTION_ARG_STRING, &model, N_("cnn, se, rowatt, 3d, se3d or an earlier model: mlp, cnn-se, cnn3d, cnn-sa, unet, unet-sa, lstm (default cnn)"), "NAME" },
+    { "scale", 's', 0, G_OPTION_ARG_INT, &scale, N_("Model scale 1-5 (default 1; the earlier models have none)"), "N" },
     { "loss", 0, 0, G_OPTION_ARG_STRING, &loss, N_("mse, wmse, ssim or mix (default mix)"), "NAME" },
     { "lambda", 0, 0, G_OPTION_ARG_DOUBLE, &lambda, N_("MIX weight of 1-SSIM (default 0.05)"), "X" },
     { "epochs", 'e', 0, G_OPTION_ARG_INT, &epochs, N_("Epoch budget (default 100)"), "N" },
@@ -73,7 +74,7 @@ pflow_cmd_train (int argc, char **argv)
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, N_("Initial weights and shuffling (default 26)"), "N" },
     { "paper-compat", 0, 0, G_OPTION_ARG_NONE, &paper, N_("The published loss definitions"), NULL },
     { "progressive", 0, 0, G_OPTION_ARG_INT, &progressive, N_("K stages on 1/K, 2/K ... of the training events"), "K" },
-    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("Output folder: best.h5, last.h5, log.csv, log.json (default runs/MODEL-sSCALE)"), "DIR" },
+    { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, N_("Output folder: best.h5, last.h5, log.csv, log.json (default runs/MODEL-sSCALE, runs/MODEL for the earlier models)"), "DIR" },
     { "resume", 0, 0, G_OPTION_ARG_NONE, &resume, N_("Continue from DIR/last.h5"), NULL },
     { "device", 0, 0, G_OPTION_ARG_STRING, &device, N_("auto, cpu or cuda (default auto: the GPU when one is usable)"), "NAME" },
     { "precision", 0, 0, G_OPTION_ARG_STRING, &precision, N_("GPU products in fp32, tf32 or bf16 (default fp32; docs/cuda-backend.md)"), "NAME" },
@@ -98,7 +99,19 @@ pflow_cmd_train (int argc, char **argv)
       fprintf (stderr, "pflow train: --seed, --events, --batch, --epochs and --progressive must not be negative\n");
       goto out;
     }
-  char *dflt_out = out ? NULL : g_strdup_printf ("runs/%s-s%d", model ? model : "cnn", scale);
+  /* The earlier family has no scales: leaving --scale out means "none" there, 1 elsewhere. */
+  const PfModelInfo *info = pf_model_find (model ? model : "cnn");
+  gboolean scaled = !info || info->max_scale > 0;
+  if (scale < 0)
+    scale = scaled ? 1 : 0;
+  else if (!scaled && scale != 0 && !resume)
+    {
+      fprintf (stderr, "pflow train: model '%s' has no scales; leave out --scale\n", info->name);
+      goto out;
+    }
+  char *dflt_out = out ? NULL
+                       : scaled ? g_strdup_printf ("runs/%s-s%d", model ? model : "cnn", scale)
+                                : g_strdup_printf ("runs/%s", info->name);
   o.data_path = data;
   o.out_dir = out ? out : dflt_out;
   if (model)

@@ -293,6 +293,41 @@ test_train_eval (void)
   g_assert_cmpint (r.status, !=, 0);
   g_assert_nonnull (strstr (r.err, "resnet"));
   run_clear (&r);
+  /* the earlier family has no scales: train without --scale, load the checkpoint back (eval,
+   * --resume), and run it in an ablation grid, tabulated as models x losses */
+  char *early = g_build_filename (dir, "early", NULL);
+  r = run_in (dir, "train", "--data", data, "--model", "cnn-se", "--scale", "2", "--out", early, NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "'cnn-se' has no scales"));
+  run_clear (&r);
+  r = run_in (dir, "train", "--data", data, "--model", "cnn-se", "--batch", "16", "--epochs", "1", "--out", early,
+              "-q", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  run_clear (&r);
+  r = run_in (dir, "train", "--resume", "--out", early, "--epochs", "2", "-q", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "done: 2 epochs"));
+  run_clear (&r);
+  char *early_best = g_build_filename (early, "best.h5", NULL);
+  r = run_in (dir, "eval", "--model", early_best, "--data", data, "-q", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "baseline"));
+  run_clear (&r);
+  char *grid = g_build_filename (dir, "grid", NULL);
+  r = run_in (dir, "ablate", "--data", data, "--variants", "cnn-se", "--scales", "1,2", "--losses", "mse,wmse",
+              "--epochs", "1", "--batch", "16", "-o", grid, "-q", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "| model | loss mse | loss wmse |"));
+  g_assert_nonnull (strstr (r.out, "| cnn-se | "));
+  g_assert_null (strstr (r.out, "—")); /* both runs finished */
+  g_assert_null (strstr (r.out, "scale 1"));
+  run_clear (&r);
+  char *grid_run = g_build_filename (grid, "cnn-se-wmse", "best.h5", NULL);
+  g_assert_true (g_file_test (grid_run, G_FILE_TEST_EXISTS));
+  g_free (grid_run);
+  g_free (grid);
+  g_free (early_best);
+  g_free (early);
   g_free (report);
   g_free (best);
   g_free (evdir);

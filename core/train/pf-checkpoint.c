@@ -510,7 +510,8 @@ pf_checkpoint_load (const char *path, PfGraph *g, gboolean with_optimizer,
   gboolean ok = read_info (f, path, &info, error);
   if (ok)
     {
-      char *want = g_strdup_printf ("%s-s%d", info.model, info.scale);
+      /* graph names: "cnn-s1" for the scaled family, "lstm" for the models without scales */
+      char *want = info.scale > 0 ? g_strdup_printf ("%s-s%d", info.model, info.scale) : g_strdup (info.model);
       if (strcmp (want, pf_graph_model_name (g)) != 0)
         {
           g_set_error (error, PF_ERROR, PF_ERROR_FORMAT,
