@@ -18,11 +18,13 @@ typedef struct {
 static void
 on_start (const PfTrainOptions *o, int64_t n_train, int64_t n_val, int64_t n_test, gpointer u)
 {
-  printf ("train %s scale %d on %s: %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
+  char *scale = o->scale > 0 ? g_strdup_printf (" scale %d", o->scale) : g_strdup ("");
+  printf ("train %s%s on %s: %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
           " events (train/val/test), batch %d (last incomplete batch dropped), lr %g, loss %s%s, "
           "epochs %d, patience %d, seed %" G_GUINT64_FORMAT "\n",
-          o->model, o->scale, o->data_path, n_train, n_val, n_test, o->batch, o->lr, o->loss,
+          o->model, scale, o->data_path, n_train, n_val, n_test, o->batch, o->lr, o->loss,
           o->paper_compat ? " (paper-compat)" : "", o->epochs, o->patience, o->seed);
+  g_free (scale);
   printf ("%5s %12s %12s %10s %8s %10s %10s\n", "epoch", "train", "val", "lr", "s", "val_wmse", "val_ssim");
   fflush (stdout);
 }
