@@ -43,6 +43,19 @@ gauss_df (const gsl_vector *p, void *data, gsl_matrix *J)
   return GSL_SUCCESS;
 }
 
+gboolean
+pf_gauss_fit_check_coverage (double inside, double outside, double lo, double hi, GError **error)
+{
+  if (outside > inside)
+    {
+      g_set_error (error, PF_ERROR, PF_ERROR_INVALID,
+                   "not fitted: %.0f of %.0f entries lie outside [%g, %g], the peak is not in the histogram",
+                   outside, inside + outside, lo, hi);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 double
 pf_gauss_fit_eval (const PfGaussFit *f, double x)
 {

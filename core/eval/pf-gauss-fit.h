@@ -26,6 +26,11 @@ typedef struct {
 gboolean pf_gauss_fit_histogram (const double *counts, int nbins, double lo, double hi,
                                  PfGaussFit *out, GError **error);
 
+/* A histogram with a fixed range can miss the peak: when more entries lie outside [lo, hi]
+ * than inside, a fit would describe a tail. FALSE (PF_ERROR_INVALID) then, with a message that
+ * says so for the report. */
+gboolean pf_gauss_fit_check_coverage (double inside, double outside, double lo, double hi, GError **error);
+
 /* The fitted curve at x (counts per bin). */
 double pf_gauss_fit_eval (const PfGaussFit *f, double x);
 

@@ -310,7 +310,9 @@ pf_jet_metrics_summarize (const PfJetMetrics *m, PfJetSummary *s)
   GError *error = NULL;
   if (np == 0)
     s->fit_reason = g_strdup (s->reason);
-  else if (pf_gauss_fit_histogram (s->counts, s->nbins, s->lo, s->hi, &s->fit, &error))
+  else if (pf_gauss_fit_check_coverage ((double) (np - s->underflow - s->overflow),
+                                        (double) (s->underflow + s->overflow), s->lo, s->hi, &error)
+           && pf_gauss_fit_histogram (s->counts, s->nbins, s->lo, s->hi, &s->fit, &error))
     s->fitted = TRUE;
   else
     {

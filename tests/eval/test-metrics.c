@@ -299,6 +299,13 @@ test_gauss_fit (void)
   g_assert_false (pf_gauss_fit_histogram (few, 10, 0, 1, &f, &error));
   g_assert_error (error, PF_ERROR, PF_ERROR_INVALID);
   g_clear_error (&error);
+  /* A fixed range that misses the peak: the tail is not fitted, and the reason says so. */
+  g_assert_true (pf_gauss_fit_check_coverage (133, 133, -0.6, 0.6, &error));
+  g_assert_no_error (error);
+  g_assert_false (pf_gauss_fit_check_coverage (133, 376, -0.6, 0.6, &error));
+  g_assert_error (error, PF_ERROR, PF_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "376 of 509 entries lie outside [-0.6, 0.6]"));
+  g_clear_error (&error);
   g_free (c);
 }
 
