@@ -3,6 +3,7 @@
 #include "pf-error.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 volatile gint pflow_cancel_flag = 0;
@@ -121,4 +122,20 @@ pflow_source_path (const char *rel)
 {
   const char *src = g_getenv ("PFLOW_SOURCE_DIR");
   return g_build_filename (src ? src : PF_SOURCE_DIR, rel, NULL);
+}
+
+char *
+pflow_thousands (size_t n)
+{
+  char *digits = g_strdup_printf ("%zu", n);
+  GString *s = g_string_new (NULL);
+  size_t len = strlen (digits);
+  for (size_t i = 0; i < len; i++)
+    {
+      if (i > 0 && (len - i) % 3 == 0)
+        g_string_append_c (s, ',');
+      g_string_append_c (s, digits[i]);
+    }
+  g_free (digits);
+  return g_string_free (s, FALSE);
 }

@@ -40,6 +40,9 @@ gboolean pflow_parse_options (GOptionContext *ctx, int *argc, char ***argv, cons
 
 /* Median of v[0..n) (sorts v). */
 double pflow_median (double *v, int n);
+
+/* 1234567 -> "1,234,567" (newly allocated) */
+char *pflow_thousands (size_t n);
 /* A file of the source tree (tests/ref scripts): $PFLOW_SOURCE_DIR, else the tree this binary
  * was built from. */
 char *pflow_source_path (const char *rel);

@@ -1,9 +1,14 @@
-/* pflow-cmd-info.c — `pflow info FILE`: how a dataset was made and what it holds. */
+/* pflow-cmd-info.c — `pflow info FILE`: how a dataset was made and what it holds, or, for a
+ * checkpoint, which model it holds, how it was trained and its training log. */
 #include "pflow-cli.h"
+#include "pf-checkpoint.h"
 #include "pf-dataset.h"
 #include "pf-error.h"
+#include "pf-model.h"
+#include <math.h>
 #include <glib/gi18n.h>
 #include <stdio.h>
+#include <string.h>
 
 static void
 on_progress (int64_t done, int64_t total, gpointer user_data)
@@ -38,6 +43,77 @@ print_params (const PfSimParams *p)
     }
 }
 
+/* The training log as a table: the columns a reader needs, in the checkpoint's own names. */
+static void
+print_log (const PfCheckpointInfo *ck)
+{
+  static const char *const wanted[] = { "epoch", "train_loss", "val_loss", "lr", "seconds", "val_wmse",
+                                        "val_ssim", "best" };
+  char **cols = g_strsplit (ck->log_columns ? ck->log_columns : "", ",", -1);
+  int idx[G_N_ELEMENTS (wanted)], n = 0;
+  for (guint w = 0; w < G_N_ELEMENTS (wanted); w++)
+    for (int c = 0; cols[c] && c < ck->log_cols; c++)
+      if (!strcmp (cols[c], wanted[w]))
+        idx[n++] = c;
+  printf ("\ntraining log (%d epochs):\n", ck->log_rows);
+  for (int i = 0; i < n; i++)
+    printf ("%12s", cols[idx[i]]);
+  printf ("\n");
+  for (int r = 0; r < ck->log_rows; r++)
+    {
+      for (int i = 0; i < n; i++)
+        {
+          double v = ck->log[(size_t) r * ck->log_cols + idx[i]];
+          if (!strcmp (cols[idx[i]], "epoch") || !strcmp (cols[idx[i]], "best"))
+            printf ("%12.0f", v);
+          else if (isnan (v))
+            printf ("%12s", "-");
+          else
+            printf ("%12.6g", v);
+        }
+      printf ("\n");
+    }
+  g_strfreev (cols);
+}
+
+static void
+print_checkpoint (const char *path, const PfCheckpointInfo *ck)
+{
+  size_t params = 0;
+  char *scale = ck->scale > 0 ? g_strdup_printf ("scale %d", ck->scale) : g_strdup ("no scales");
+  printf ("file:        %s\n", path);
+  if (pf_model_param_count (ck->model, ck->scale, &params, NULL))
+    {
+      char *count = pflow_thousands (params);
+      printf ("checkpoint:  %s, %s, %s parameters, images %d x %d\n", ck->model, scale, count,
+              ck->image_size, ck->image_size);
+      g_free (count);
+    }
+  else
+    printf ("checkpoint:  %s, %s, images %d x %d\n", ck->model, scale, ck->image_size, ck->image_size);
+  printf ("trained on:  %s, %" G_GINT64_FORMAT "/%" G_GINT64_FORMAT "/%" G_GINT64_FORMAT
+          " events (train/val/test)\n", ck->dataset, ck->n_train, ck->n_val, ck->n_test);
+  printf ("recipe:      loss %s", ck->loss);
+  if (!strcmp (ck->loss, "mix"))
+    printf (" (lambda %g)", ck->lambda);
+  printf ("%s, batch %d, lr %g, seed %" G_GUINT64_FORMAT ", epochs %d, patience %d\n",
+          ck->paper_compat ? " (paper-compat)" : "", ck->batch, ck->lr, ck->seed, ck->epochs, ck->patience);
+  if (ck->best_epoch > 0)
+    printf ("state:       after epoch %d; best epoch %d (val loss %.6g)\n", ck->epoch, ck->best_epoch,
+            ck->best_val_loss);
+  else
+    printf ("state:       after epoch %d; no validation yet\n", ck->epoch);
+  if (ck->batch_in_epoch > 0)
+    printf ("             and %d batches of epoch %d (a cancelled run: --resume continues)\n",
+            ck->batch_in_epoch, ck->epoch + 1);
+  printf ("normalised:  x' = (x - %g) / (%g - %g), x in GeV, the truth alike\n", ck->norm_min, ck->norm_max,
+          ck->norm_min);
+  printf ("written by:  pflow %s\n", ck->pflow_version ? ck->pflow_version : "(unknown)");
+  if (ck->log_rows > 0)
+    print_log (ck);
+  g_free (scale);
+}
+
 int
 pflow_cmd_info (int argc, char **argv)
 {
@@ -55,13 +131,25 @@ pflow_cmd_info (int argc, char **argv)
     return 2;
   if (argc != 2)
     {
-      fprintf (stderr, "pflow info: expected one dataset file\nTry 'pflow info --help'.\n");
+      fprintf (stderr, "pflow info: expected one dataset or checkpoint file\nTry 'pflow info --help'.\n");
       return 2;
     }
   GError *error = NULL;
   PfDataset *d = pf_dataset_open (argv[1], &error);
   if (!d)
-    return pflow_fail ("info", error);
+    {
+      /* not a dataset: perhaps a checkpoint (best.h5, last.h5); else the dataset's complaint */
+      PfCheckpointInfo ck;
+      pf_checkpoint_info_init (&ck);
+      gboolean is_ckpt = pf_checkpoint_read_info (argv[1], &ck, NULL);
+      if (is_ckpt)
+        {
+          g_clear_error (&error);
+          print_checkpoint (argv[1], &ck);
+        }
+      pf_checkpoint_info_clear (&ck);
+      return is_ckpt ? 0 : pflow_fail ("info", error);
+    }
   int nch = pf_dataset_n_channels (d);
   printf ("file:        %s\n", argv[1]);
   printf ("events:      %" G_GINT64_FORMAT "\n", pf_dataset_n_events (d));

@@ -7,23 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* 1234567 -> "1,234,567" */
-static char *
-thousands (size_t n)
-{
-  char *digits = g_strdup_printf ("%zu", n);
-  GString *s = g_string_new (NULL);
-  size_t len = strlen (digits);
-  for (size_t i = 0; i < len; i++)
-    {
-      if (i > 0 && (len - i) % 3 == 0)
-        g_string_append_c (s, ',');
-      g_string_append_c (s, digits[i]);
-    }
-  g_free (digits);
-  return g_string_free (s, FALSE);
-}
-
 int
 pflow_cmd_models (int argc, char **argv)
 {
@@ -50,7 +33,7 @@ pflow_cmd_models (int argc, char **argv)
           GError *error = NULL;
           if (!pf_model_param_count (m->name, s, &n, &error))
             return pflow_fail ("models", error);
-          char *count = thousands (n);
+          char *count = pflow_thousands (n);
           char *scale = m->max_scale > 0 ? g_strdup_printf ("%d", s) : g_strdup ("-");
           bool first = s == m->min_scale;
           printf ("%-10s %5s %6d %14s%s%s\n", first ? m->name : "", scale, m->paper_batch[s], count,

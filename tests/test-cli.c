@@ -280,6 +280,13 @@ test_train_eval (void)
   g_assert_null (strstr (json, "nan"));
   g_assert_null (strstr (json, "NaN"));
   g_free (json);
+  /* pflow info describes a checkpoint too: model, recipe, state and the training log */
+  r = run_in (dir, "info", best, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "checkpoint:  cnn, scale 1, 20,537 parameters, images 56 x 56"));
+  g_assert_nonnull (strstr (r.out, "batch 16"));
+  g_assert_nonnull (strstr (r.out, "training log (1 epochs)"));
+  run_clear (&r);
   /* a dataset file given as the checkpoint */
   r = run_in (dir, "eval", "--model", data, "--data", data, "-q", NULL);
   g_assert_cmpint (r.status, ==, 1);
@@ -312,6 +319,11 @@ test_train_eval (void)
   r = run_in (dir, "eval", "--model", early_best, "--data", data, "-q", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "baseline"));
+  run_clear (&r);
+  r = run_in (dir, "info", early_best, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "checkpoint:  cnn-se, no scales, 83,487 parameters"));
+  g_assert_nonnull (strstr (r.out, "state:       after epoch 2"));
   run_clear (&r);
   char *grid = g_build_filename (dir, "grid", NULL);
   r = run_in (dir, "ablate", "--data", data, "--variants", "cnn-se", "--scales", "1,2", "--losses", "mse,wmse",
