@@ -12,6 +12,9 @@ struct _PfApplication
 
   GSettings *settings;      /* NULL without the installed schema */
   char *screenshot;
+  char *checkpoint;         /* --checkpoint, absolute */
+  gint64 event;             /* --event, 1-based; 0 = not given */
+  gboolean show_jets;
   int train_steps;
   int n_events;
   double measure_seconds;
@@ -165,6 +168,15 @@ pf_application_activate (GApplication *app)
         pf_window_set_screenshot (w, self->screenshot, self->train_steps);
       if (self->measure_seconds > 0)
         pf_window_set_measure_frames (w, self->measure_seconds);
+      if (self->show_jets)
+        pf_window_set_show_jets (w, TRUE);
+      if (self->event > 0)
+        pf_window_set_event (w, self->event - 1);
+      if (self->checkpoint)
+        {
+          g_autoptr (GFile) file = g_file_new_for_path (self->checkpoint);
+          pf_window_open_checkpoint (w, file);
+        }
       win = GTK_WINDOW (w);
     }
   gtk_window_present (win);
@@ -183,7 +195,7 @@ static int
 pf_application_handle_local_options (GApplication *app, GVariantDict *options)
 {
   PfApplication *self = PF_APPLICATION (app);
-  const char *shot = NULL;
+  const char *shot = NULL, *ckpt = NULL, *event = NULL;
 
   if (g_variant_dict_lookup (options, "version", "b", NULL))
     {
@@ -200,8 +212,23 @@ pf_application_handle_local_options (GApplication *app, GVariantDict *options)
       g_printerr ("pflow-workbench: %s\n", _("--train-steps, --events and --measure-frames take non-negative values"));
       return 2;
     }
-  /* The non-interactive modes run in their own process, never in an instance already open. */
-  if (self->screenshot || self->measure_seconds > 0)
+  /* a string: GApplication does not pass an integer option given as 0 at all */
+  if (g_variant_dict_lookup (options, "event", "&s", &event)
+      && !g_ascii_string_to_signed (event, 10, 1, G_MAXINT64, &self->event, NULL))
+    {
+      g_autofree char *msg = g_strdup_printf (_("--event takes an event number from 1 (the first event), not “%s”"),
+                                              event);
+      g_printerr ("pflow-workbench: %s\n", msg);
+      return 2;
+    }
+  /* absolute: the working directory of the process that opens it may not be ours */
+  if (g_variant_dict_lookup (options, "checkpoint", "^&ay", &ckpt))
+    self->checkpoint = g_canonicalize_filename (ckpt, NULL);
+  self->show_jets = g_variant_dict_contains (options, "show-jets");
+  /* The non-interactive modes run in their own process, never in an instance already open; so
+   * do the options that describe the window to open (another instance would not see them). */
+  if (self->screenshot || self->measure_seconds > 0 || self->checkpoint || self->event > 0
+      || self->show_jets)
     g_application_set_flags (app, g_application_get_flags (app) | G_APPLICATION_NON_UNIQUE);
   return -1;
 }
@@ -223,6 +250,7 @@ pf_application_dispose (GObject *object)
   PfApplication *self = PF_APPLICATION (object);
   g_clear_object (&self->settings);
   g_clear_pointer (&self->screenshot, g_free);
+  g_clear_pointer (&self->checkpoint, g_free);
   G_OBJECT_CLASS (pf_application_parent_class)->dispose (object);
 }
 
@@ -248,6 +276,10 @@ pf_application_init (PfApplication *self)
     { "train-steps", 0, 0, G_OPTION_ARG_INT, NULL,
       N_("With --screenshot: train this many batches first"), N_("N") },
     { "events", 0, 0, G_OPTION_ARG_INT, NULL, N_("Number of events to simulate"), N_("N") },
+    { "checkpoint", 0, 0, G_OPTION_ARG_FILENAME, NULL,
+      N_("Open this checkpoint and show its predictions (as File ▸ Open Checkpoint)"), N_("FILE") },
+    { "event", 0, 0, G_OPTION_ARG_STRING, NULL, N_("Start at this event (1 is the first)"), N_("N") },
+    { "show-jets", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Start with the jet circles shown"), NULL },
     { "measure-frames", 0, 0, G_OPTION_ARG_DOUBLE, NULL,
       N_("Train for this many seconds, print frame-time percentiles and quit"), N_("SECONDS") },
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version and quit"), NULL },

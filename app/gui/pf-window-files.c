@@ -68,7 +68,7 @@ load_done (GObject *source, GAsyncResult *result, gpointer user_data)
   if (!pf_sim_controller_load_dataset_finish (PF_SIM_CONTROLLER (source), result, &error))
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        _pf_window_show_error (self, _("Opening the dataset failed"), error);
+        _pf_window_report_error (self, _("Opening the dataset failed"), error);
       g_free (path);
       /* The load cancelled a generation in flight: without events, simulate them again. */
       if (pf_sim_controller_get_generation (self->sim) == 0)
@@ -84,13 +84,18 @@ load_done (GObject *source, GAsyncResult *result, gpointer user_data)
       g_free (self->dataset_path);
       self->dataset_path = path;
       self->dataset_generation = pf_sim_controller_get_generation (self->sim);
-      self->event = 0;
+      /* The events were shown while loading was still set: now go to the first event (or
+       * pf_window_set_event's) of the file. */
+      if (self->start_event < 0)
+        self->start_event = 0;
+      _pf_window_refresh_event (self);
       gboolean has = pf_sim_controller_get_event_params (self->sim, &p);
       pf_sim_panel_show_params (self->sim_panel, has ? &p : NULL,
                                 pf_sim_controller_get_n_events (self->sim));
       g_autofree char *base = g_path_get_basename (path);
       gtk_window_set_title (GTK_WINDOW (self), base);
     }
+  _pf_window_train_maybe_screenshot (self);
   g_object_unref (self);
 }
 
@@ -222,49 +227,60 @@ action_import_tiff (GSimpleAction *a, GVariant *p, gpointer user_data)
 /* ---- checkpoints ---- */
 
 static void
-ckpt_thread (GTask *task, gpointer source, gpointer data, GCancellable *cancellable)
-{
-  GError *error = NULL;
-  PfPredictor *p = pf_predictor_new (data, 1, &error);
-  if (!p)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, p, (GDestroyNotify) pf_predictor_free);
-}
-
-static void
 ckpt_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   PfWindow *self = PF_WINDOW (user_data);
   g_autoptr (GError) error = NULL;
-  PfPredictor *p = g_task_propagate_pointer (G_TASK (result), &error);
+  PfCheckpointPredictor *p = pf_checkpoint_predictor_new_finish (result, &error);
+  /* Cancelled: a checkpoint opened after this one replaced it, or the window went. */
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_object_unref (self);
+      return;
+    }
+  g_clear_object (&self->ckpt_open_cancel);
   if (!p)
-    _pf_window_show_error (self, _("Opening the checkpoint failed"), error);
+    _pf_window_report_error (self, _("Opening the checkpoint failed"), error);
   else
     {
-      g_clear_pointer (&self->ckpt, pf_predictor_free);
+      /* a run of the previous checkpoint in flight keeps it alive until it returns */
+      g_clear_object (&self->ckpt);
       self->ckpt = p;
-      g_free (self->ckpt_path);
-      self->ckpt_path = g_strdup (g_task_get_task_data (G_TASK (result)));
-      const PfCheckpointInfo *info = pf_predictor_info (p);
-      g_autofree char *msg = g_strdup_printf (_("Predictions from %s-s%d, epoch %d"),
-                                              info->model, info->scale, info->epoch);
+      const PfCheckpointInfo *info = pf_checkpoint_predictor_get_info (p);
+      g_autofree char *msg = info->scale > 0
+        ? g_strdup_printf (_("Predictions from %s-s%d, epoch %d"), info->model, info->scale, info->epoch)
+        /* the earlier models (lstm, unet...) have no scales */
+        : g_strdup_printf (_("Predictions from %s, epoch %d"), info->model, info->epoch);
       gtk_label_set_text (self->train_status_label, msg);
       _pf_window_update_prediction (self);
     }
+  _pf_window_train_maybe_screenshot (self);
   g_object_unref (self);
+}
+
+void
+pf_window_open_checkpoint (PfWindow *self, GFile *file)
+{
+  g_return_if_fail (PF_IS_WINDOW (self) && G_IS_FILE (file));
+  g_autofree char *path = g_file_get_path (file);
+  if (!path)
+    {
+      g_autoptr (GError) error = g_error_new (G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                                              _("only local files can be opened"));
+      _pf_window_report_error (self, _("Opening the checkpoint failed"), error);
+      return;
+    }
+  /* the newest request wins: an older one still being read is dropped when it ends */
+  g_cancellable_cancel (self->ckpt_open_cancel);
+  g_clear_object (&self->ckpt_open_cancel);
+  self->ckpt_open_cancel = g_cancellable_new ();
+  pf_checkpoint_predictor_new_async (path, self->ckpt_open_cancel, ckpt_done, g_object_ref (self));
 }
 
 static void
 open_ckpt_chosen (PfWindow *self, GFile *file)
 {
-  char *path = g_file_get_path (file);
-  if (!path)
-    return;
-  GTask *task = g_task_new (NULL, NULL, ckpt_done, g_object_ref (self));
-  g_task_set_task_data (task, path, g_free);
-  g_task_run_in_thread (task, ckpt_thread);
-  g_object_unref (task);
+  pf_window_open_checkpoint (self, file);
 }
 
 static void
@@ -315,7 +331,7 @@ current_best_checkpoint (PfWindow *self)
   const PfTrainResult *r = pf_train_controller_get_result (self->train);
   if (r && r->best_path && g_file_test (r->best_path, G_FILE_TEST_EXISTS))
     return r->best_path;
-  return self->ckpt_path;
+  return self->ckpt ? pf_checkpoint_predictor_get_path (self->ckpt) : NULL;
 }
 
 static void

@@ -12,7 +12,7 @@
 #include "pf-sim-controller.h"
 #include "pf-train-controller.h"
 #include "pf-run-store.h"
-#include "pf-predictor.h"
+#include "pf-checkpoint-predictor.h"
 #include "pf-sim-panel.h"
 #include "pf-train-panel.h"
 #include "pf-runs-view.h"
@@ -73,19 +73,24 @@ struct _PfWindow
   float *pred;                    /* S * S */
   float *resid;                   /* S * S */
   gboolean have_pred;
-  GCancellable *pred_cancel;      /* the prediction in flight on a worker, NULL when none */
-  gboolean pred_pending;
+  GCancellable *pred_cancel;      /* the newest prediction request, NULL when none */
+  gboolean pred_pending;          /* a prediction of the event shown is on its way */
   guint generation;
   char *dataset_path;             /* the file the held events came from, NULL after a generation */
   guint dataset_generation;       /* the generation dataset_path holds */
   gboolean loading;
+  int64_t start_event;            /* pf_window_set_event: where the next events start, -1 none */
 
-  /* a checkpoint opened from disk (predictions when no run is training) */
-  PfPredictor *ckpt;
-  char *ckpt_path;
+  /* a checkpoint opened from disk (predictions when no run is training); its batch-1 runs go
+   * to a worker one at a time: while one runs, only the newest request waits (ckpt_again) */
+  PfCheckpointPredictor *ckpt;
+  GCancellable *ckpt_open_cancel; /* a checkpoint being read, NULL when none */
+  gboolean ckpt_busy;             /* a run of ckpt is on a worker */
+  gboolean ckpt_again;            /* ... and the event shown wants another when it returns */
 
   /* jets of the event shown */
   GCancellable *jets_cancel;
+  gboolean jets_pending;          /* the jets of the images shown are being clustered */
   GArray *truth_jets;             /* PfJetCircle */
   GArray *pred_jets;
   int selected_jet;
@@ -128,5 +133,6 @@ void _pf_window_train_init (PfWindow *self);
 void _pf_window_train_dispose (PfWindow *self);
 void _pf_window_train_class_init (GtkWidgetClass *widget_class);
 void _pf_window_train_maybe_screenshot (PfWindow *self);
+void _pf_window_report_error (PfWindow *self, const char *context, const GError *error);
 
 G_END_DECLS

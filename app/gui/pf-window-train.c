@@ -414,6 +414,9 @@ _pf_window_train_maybe_screenshot (PfWindow *self)
     }
   if (!self->screenshot_path || self->shot_armed || self->n_events <= 0)
     return;
+  /* a dataset or a checkpoint still being read, a prediction or jets of the event on their way */
+  if (self->loading || self->ckpt_open_cancel || self->pred_pending || self->jets_pending)
+    return;
   PfTrainState st = pf_train_controller_get_state (self->train);
   if (self->train_steps > 0)
     {
@@ -429,6 +432,26 @@ _pf_window_train_maybe_screenshot (PfWindow *self)
     }
   self->shot_armed = TRUE;
   gtk_widget_add_tick_callback (GTK_WIDGET (self), screenshot_tick, NULL, NULL);
+}
+
+/* --screenshot is a batch mode: an error that would only show in the banner (the dataset or the
+ * checkpoint asked for cannot be opened, the prediction failed) goes to stderr instead, and the
+ * application quits with status 1 rather than write a picture of the wrong thing or wait. */
+void
+_pf_window_report_error (PfWindow *self, const char *context, const GError *error)
+{
+  if (!self->screenshot_path || self->shot_armed)
+    {
+      _pf_window_show_error (self, context, error);
+      return;
+    }
+  self->shot_armed = TRUE;   /* no screenshot after this */
+  g_printerr ("pflow-workbench: %s: %s\n", context, error ? error->message : _("unknown error"));
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+  if (PF_IS_APPLICATION (app))
+    pf_application_set_exit_status (PF_APPLICATION (app), 1);
+  if (app)
+    g_application_quit (G_APPLICATION (app));
 }
 
 void
@@ -534,6 +557,8 @@ pf_window_shutdown (PfWindow *self)
 {
   g_return_if_fail (PF_IS_WINDOW (self));
   pf_train_controller_shutdown (self->train);
+  if (self->ckpt)
+    pf_checkpoint_predictor_close (self->ckpt);   /* waits for a run in flight */
 }
 
 void

@@ -7,6 +7,7 @@
 #include "pf-window-private.h"
 #include "pf-jets-task.h"
 #include "pf-pixels.h"
+#include "pf-error.h"
 
 G_DEFINE_FINAL_TYPE (PfWindow, pf_window, GTK_TYPE_APPLICATION_WINDOW)
 
@@ -148,16 +149,25 @@ jets_done (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (!pf_jets_cluster_finish (result, &truth, &pred, &error))
     {
+      /* Cancelled: a newer clustering replaced it (still pending), or the window went. */
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        _pf_window_show_error (self, _("Clustering jets"), error);
+        {
+          self->jets_pending = FALSE;
+          g_clear_object (&self->jets_cancel);
+          _pf_window_show_error (self, _("Clustering jets"), error);
+          _pf_window_train_maybe_screenshot (self);
+        }
       g_object_unref (self);
       return;
     }
+  self->jets_pending = FALSE;
+  g_clear_object (&self->jets_cancel);
   g_array_unref (self->truth_jets);
   g_array_unref (self->pred_jets);
   self->truth_jets = truth;
   self->pred_jets = pred;
   show_jets (self);
+  _pf_window_train_maybe_screenshot (self);
   g_object_unref (self);
 }
 
@@ -166,9 +176,11 @@ cluster_jets (PfWindow *self)
 {
   g_cancellable_cancel (self->jets_cancel);
   g_clear_object (&self->jets_cancel);
+  self->jets_pending = FALSE;
   if (!self->ev || !gtk_toggle_button_get_active (self->jets_toggle))
     return;
   self->jets_cancel = g_cancellable_new ();
+  self->jets_pending = TRUE;
   int n = self->size * self->size;
   pf_jets_cluster_async (self->ev + PF_CH_TRUTH * n, self->have_pred ? self->pred : NULL,
                          self->size, self->jets_cancel, jets_done, g_object_ref (self));
@@ -238,6 +250,20 @@ show_prediction (PfWindow *self, gboolean ok)
   update_summary (self);
 }
 
+/* Shows the answer to the newest request: the prediction, or the error in the banner. */
+static void
+prediction_arrived (PfWindow *self, const float *pred, const GError *error)
+{
+  self->pred_pending = FALSE;
+  g_clear_object (&self->pred_cancel);
+  if (!pred)
+    _pf_window_report_error (self, _("Prediction"), error);
+  else
+    memcpy (self->pred, pred, (gsize) self->size * self->size * sizeof (float));
+  show_prediction (self, pred != NULL);
+  _pf_window_train_maybe_screenshot (self);
+}
+
 static void
 prediction_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -246,37 +272,57 @@ prediction_done (GObject *source, GAsyncResult *result, gpointer user_data)
   g_autofree float *pred = pf_train_controller_predict_finish (PF_TRAIN_CONTROLLER (source), result,
                                                               NULL, &error);
   /* Cancelled: a newer request (another event, newer weights) replaced it, or the window went. */
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      g_object_unref (self);
-      return;
-    }
-  self->pred_pending = FALSE;
-  g_clear_object (&self->pred_cancel);
-  if (!pred)
-    _pf_window_show_error (self, _("Prediction"), error);
-  else
-    memcpy (self->pred, pred, (gsize) self->size * self->size * sizeof (float));
-  show_prediction (self, pred != NULL);
-  _pf_window_train_maybe_screenshot (self);
+  if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    prediction_arrived (self, pred, error);
   g_object_unref (self);
 }
 
-/* With a training run's weights the batch-1 inference runs on a worker (it takes milliseconds
- * on a CPU that training keeps busy); the panes keep their picture until the answer comes, and
- * an answer for an older request is dropped (its cancellable was cancelled). A checkpoint
- * opened from disk is still run here, when no run is training. */
+static void predict_with_checkpoint (PfWindow *self);
+
+static void
+checkpoint_prediction_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  PfWindow *self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree float *pred = pf_checkpoint_predictor_predict_finish (PF_CHECKPOINT_PREDICTOR (source),
+                                                                  result, &error);
+  self->ckpt_busy = FALSE;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      /* A newer request replaced it while it ran; the newest one waited for this run. */
+      if (self->ckpt_again && self->ckpt)
+        predict_with_checkpoint (self);
+    }
+  else
+    prediction_arrived (self, pred, error);
+  g_object_unref (self);
+}
+
+/* One run of the checkpoint at a time: the worker holds a reference on the predictor, so
+ * opening another checkpoint or closing the window while it runs frees nothing under it. */
+static void
+predict_with_checkpoint (PfWindow *self)
+{
+  self->ckpt_again = FALSE;
+  self->ckpt_busy = TRUE;
+  self->pred_cancel = g_cancellable_new ();
+  pf_checkpoint_predictor_predict_async (self->ckpt, self->ev, self->pred_cancel,
+                                         checkpoint_prediction_done, g_object_ref (self));
+}
+
+/* The batch-1 inference runs on a worker (it takes milliseconds, more on a CPU that training
+ * keeps busy): with a training run's weights through the train controller, else with a
+ * checkpoint opened from disk. The panes keep their picture until the answer comes, and an
+ * answer for an older request is dropped (its cancellable was cancelled). */
 void
 _pf_window_update_prediction (PfWindow *self)
 {
-  g_autoptr (GError) error = NULL;
-  gboolean ok = FALSE;
-
   if (!self->ev)
     return;
   g_cancellable_cancel (self->pred_cancel);
   g_clear_object (&self->pred_cancel);
   self->pred_pending = FALSE;
+  self->ckpt_again = FALSE;
   if (pf_train_controller_get_weights_serial (self->train) > 0)
     {
       self->pred_cancel = g_cancellable_new ();
@@ -285,11 +331,25 @@ _pf_window_update_prediction (PfWindow *self)
                                          prediction_done, g_object_ref (self));
       return;
     }
-  if (self->ckpt && pf_predictor_image_size (self->ckpt) == self->size)
-    ok = pf_predictor_run (self->ckpt, self->ev, 1, self->pred, &error);
-  if (!ok && error)
-    _pf_window_show_error (self, _("Prediction"), error);
-  show_prediction (self, ok);
+  if (self->ckpt)
+    {
+      int S = pf_checkpoint_predictor_get_image_size (self->ckpt);
+      if (S == self->size)
+        {
+          self->pred_pending = TRUE;
+          if (self->ckpt_busy)
+            self->ckpt_again = TRUE;   /* issued when the run in flight returns */
+          else
+            predict_with_checkpoint (self);
+          return;
+        }
+      g_autoptr (GError) error = g_error_new (PF_ERROR, PF_ERROR_SHAPE,
+                                              _("%s takes %d×%d images, the events are %d×%d"),
+                                              pf_checkpoint_predictor_get_path (self->ckpt), S, S,
+                                              self->size, self->size);
+      _pf_window_report_error (self, _("Prediction"), error);
+    }
+  show_prediction (self, FALSE);
 }
 
 void
@@ -312,6 +372,19 @@ _pf_window_refresh_event (PfWindow *self)
       self->resid = g_new0 (float, (gsize) size * size);
     }
   self->n_events = n_events;
+  /* pf_window_set_event's event, once the events it was meant for are here */
+  if (self->start_event >= 0 && !self->loading)
+    {
+      if (self->start_event >= n_events)
+        {
+          g_autoptr (GError) error = g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                                  _("there is no event %lld, the last one is %lld"),
+                                                  (long long) self->start_event + 1, (long long) n_events);
+          _pf_window_report_error (self, _("Event"), error);
+        }
+      self->event = self->start_event;
+      self->start_event = -1;
+    }
   self->event = CLAMP (self->event, 0, n_events - 1);
   if (!pf_sim_controller_get_event (self->sim, self->event, self->ev, &self->generation))
     return;
@@ -332,6 +405,15 @@ _pf_window_refresh_event (PfWindow *self)
   self->have_pred = FALSE;   /* the prediction held is of the previous event */
   _pf_window_update_prediction (self);
   _pf_window_update_actions (self);
+}
+
+void
+pf_window_set_event (PfWindow *self, gint64 event)
+{
+  g_return_if_fail (PF_IS_WINDOW (self) && event >= 0);
+  self->start_event = event;
+  if (self->n_events > 0 && !self->loading)
+    _pf_window_refresh_event (self);
 }
 
 static void
@@ -415,6 +497,15 @@ on_jets_toggled (GtkToggleButton *button, PfWindow *self)
   on_display_changed (self);
   if (gtk_toggle_button_get_active (button) && self->truth_jets->len == 0)
     cluster_jets (self);
+}
+
+void
+pf_window_set_show_jets (PfWindow *self, gboolean show)
+{
+  g_return_if_fail (PF_IS_WINDOW (self));
+  if (self->settings)
+    g_settings_unbind (self->jets_toggle, "active");
+  gtk_toggle_button_set_active (self->jets_toggle, show);
 }
 
 /* ---- actions ---- */
@@ -504,6 +595,15 @@ pf_window_dispose (GObject *object)
   if (self->pred_cancel)
     g_cancellable_cancel (self->pred_cancel);
   g_clear_object (&self->pred_cancel);
+  self->ckpt_again = FALSE;
+  if (self->ckpt_open_cancel)
+    g_cancellable_cancel (self->ckpt_open_cancel);
+  g_clear_object (&self->ckpt_open_cancel);
+  /* A run in flight keeps the predictor alive; closing waits for it (one batch-1 inference at
+   * most), so no inference outlives the window and the process can exit under none. */
+  if (self->ckpt)
+    pf_checkpoint_predictor_close (self->ckpt);
+  g_clear_object (&self->ckpt);
   _pf_window_train_dispose (self);
   if (self->sim)
     g_signal_handlers_disconnect_by_data (self->sim, self);
@@ -522,8 +622,6 @@ pf_window_finalize (GObject *object)
   g_free (self->pred);
   g_free (self->resid);
   g_free (self->dataset_path);
-  g_free (self->ckpt_path);
-  g_clear_pointer (&self->ckpt, pf_predictor_free);
   g_array_unref (self->truth_jets);
   g_array_unref (self->pred_jets);
   g_free (self->screenshot_path);
@@ -584,6 +682,7 @@ pf_window_init (PfWindow *self)
   self->truth_jets = g_array_new (FALSE, FALSE, sizeof (PfJetCircle));
   self->pred_jets = g_array_new (FALSE, FALSE, sizeof (PfJetCircle));
   self->selected_jet = -1;
+  self->start_event = -1;
 
   for (int p = 0; p < PF_N_PANES; p++)
     {

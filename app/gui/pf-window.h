@@ -19,14 +19,27 @@ PfWindow *pf_window_new (GtkApplication *app, GSettings *settings, int n_events)
  * shown in the window's banner. */
 void pf_window_open_dataset (PfWindow *self, GFile *file);
 
+/* The same code path as File ▸ Open Checkpoint: the checkpoint is read on a worker thread, then
+ * the Prediction pane shows its predictions (when no run is training); a failure is shown in
+ * the banner (with --screenshot: on stderr, and the application quits with status 1). */
+void pf_window_open_checkpoint (PfWindow *self, GFile *file);
+/* Shows event `event` (0-based). Called before the events are there (or while a dataset is
+ * loading), the events start there once they come; an event past the last shows the last one
+ * and an error (with --screenshot: on stderr, exit status 1). */
+void pf_window_set_event (PfWindow *self, gint64 event);
+/* The "Show jets" toggle, for this window only: the setting it is bound to is left as it is. */
+void pf_window_set_show_jets (PfWindow *self, gboolean show);
+
 /* The banner's message when it is shown, else NULL. */
 const char *pf_window_get_banner_message (PfWindow *self);
 /* Generation of the events shown (0 before the first). */
 guint pf_window_get_generation (PfWindow *self);
 
-/* --screenshot: once events are shown (and, with train_steps > 0, that many training batches
- * ran and the prediction is drawn) the window is rendered to a PNG at path and the application
- * quits (exit status 1 when the PNG could not be written). */
+/* --screenshot: once events are shown (a dataset opened, a checkpoint opened and its prediction
+ * of the event shown, the jets when they are on; with train_steps > 0, that many training
+ * batches ran and the prediction is drawn) the window is rendered to a PNG at path and the
+ * application quits (exit status 1 when the PNG could not be written, or when opening the
+ * dataset or the checkpoint, or the prediction, failed: the error goes to stderr). */
 void pf_window_set_screenshot (PfWindow *self, const char *path, int train_steps);
 /* --measure-frames: trains for `seconds`, records GdkFrameClock frame times, prints their
  * percentiles on stdout and quits. */

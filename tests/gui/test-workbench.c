@@ -4,13 +4,32 @@
  * of File ▸ Open Dataset, and checks that the error banner names the file and the window lives
  * on. /workbench/screenshot runs the real binary with --screenshot --train-steps 3 and checks a
  * PNG of the window's size was written. /workbench/preferences opens Preferences and checks
- * that its GPU-precision drop-down writes the setting training reads. Without a display all
- * skip. */
+ * that its GPU-precision drop-down writes the setting training reads.
+ *
+ * Checkpoints opened from disk (two small random-weight models written here with the core API:
+ * a scaled cnn-s1 and an earlier cnn-se without scales): /workbench/checkpoint-predictor runs
+ * one PfCheckpointPredictor from many workers at once and lets it go while they run (the lock
+ * serialises them, the workers' references keep it alive: every answer equals the synchronous
+ * one); /workbench/checkpoint opens them through pf_window_open_checkpoint (the code path of
+ * File ▸ Open Checkpoint, and of --checkpoint) and checks that the prediction of the event shown
+ * comes from a worker (none right after a new event is asked for, the right one a little later,
+ * drawn in the Prediction pane), that a second checkpoint opened and events changed while a
+ * prediction runs end with the second model's prediction, and that closing the window while one
+ * runs is safe; /workbench/checkpoint-screenshot checks that --screenshot is armed only once the
+ * prediction and its jets are there; /workbench/checkpoint-cli runs the binary with --checkpoint --event --show-jets
+ * --screenshot (a PNG with one more pane of colour than without the checkpoint), and with a
+ * missing checkpoint, --event 0 and an event past the last (non-zero exit, the error on stderr).
+ * Without a display all skip. */
 #include <gtk/gtk.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 #include "pf-window.h"
+#include "pf-window-private.h"
 #include "pf-application.h"
+#include "pf-checkpoint-predictor.h"
+#include "pf-checkpoint.h"
+#include "pf-model.h"
 
 static gboolean have_display;
 
@@ -119,6 +138,459 @@ test_screenshot (void)
   g_assert_nonnull (strstr (json, "\"model\""));
 }
 
+
+/* ---- checkpoints ---- */
+
+static char *ckpt_dir;
+
+/* A checkpoint of `model` at `scale` (0: the earlier models) with the random weights its graph
+ * starts with: its predictions are not trivial (no model outputs a constant image). */
+static char *
+write_checkpoint (const char *name, const char *model, int scale, uint64_t seed)
+{
+  g_autoptr (GError) error = NULL;
+  PfGraph *g = pf_model_build (model, scale, 1, 56, &error);
+  g_assert_no_error (error);
+  PfPlanOptions po = { PF_DEVICE_CPU, false, false, seed };
+  g_assert_true (pf_graph_plan (g, &po, &error));
+  g_assert_no_error (error);
+  PfCheckpointInfo ck;
+  pf_checkpoint_info_init (&ck);
+  ck.model = (char *) model;
+  ck.scale = scale;
+  ck.batch = 1;
+  ck.loss = (char *) "mix";
+  ck.lambda = 0.05;
+  ck.lr = 1e-4;
+  ck.epoch = 3;
+  ck.best_epoch = 3;
+  ck.best_val_loss = 0.125;
+  ck.norm_min = 0.0;
+  ck.norm_max = 40.0;
+  ck.dataset = (char *) "test.h5";
+  ck.n_train = 80;
+  ck.n_val = 10;
+  ck.n_test = 10;
+  ck.seed = seed;
+  char *path = g_build_filename (ckpt_dir, name, NULL);
+  g_assert_true (pf_checkpoint_save (path, g, &ck, FALSE, 0, &error));
+  g_assert_no_error (error);
+  pf_graph_free (g);
+  return path;
+}
+
+static const char *
+scaled_checkpoint (void)
+{
+  static char *path;
+  if (!path)
+    path = write_checkpoint ("cnn-s1.h5", "cnn", 1, 11);
+  return path;
+}
+
+static const char *
+earlier_checkpoint (void)
+{
+  static char *path;
+  if (!path)
+    path = write_checkpoint ("cnn-se.h5", "cnn-se", 0, 12);
+  return path;
+}
+
+/* Four input channels of an event: random energies on a few cells, as a detector image. */
+static float *
+random_inputs (guint32 seed)
+{
+  GRand *r = g_rand_new_with_seed (seed);
+  float *x = g_new0 (float, 4 * 56 * 56);
+  for (int i = 0; i < 4 * 56 * 56; i++)
+    if (g_rand_double (r) < 0.2)
+      x[i] = (float) g_rand_double_range (r, 0.1, 30.0);
+  g_rand_free (r);
+  return x;
+}
+
+typedef struct {
+  int left;
+  float *preds[8];
+} Pending;
+
+static void
+predicted (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Pending *p = user_data;
+  g_autoptr (GError) error = NULL;
+  float *pred = pf_checkpoint_predictor_predict_finish (PF_CHECKPOINT_PREDICTOR (source), result, &error);
+  g_assert_no_error (error);
+  for (int k = 0; k < 8; k++)
+    if (!p->preds[k])
+      {
+        p->preds[k] = pred;
+        break;
+      }
+  p->left--;
+}
+
+static void
+keep_result (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static void
+test_checkpoint_predictor (void)
+{
+  g_autoptr (GError) error = NULL;
+  PfCheckpointPredictor *cp = pf_checkpoint_predictor_new (scaled_checkpoint (), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (pf_checkpoint_predictor_get_image_size (cp), ==, 56);
+  g_assert_cmpstr (pf_checkpoint_predictor_get_info (cp)->model, ==, "cnn");
+
+  g_autofree float *x = random_inputs (3);
+  g_autofree float *ref = g_new (float, 56 * 56);
+  g_assert_true (pf_checkpoint_predictor_run (cp, x, ref, &error));
+  g_assert_no_error (error);
+  float lo = INFINITY, hi = -INFINITY;
+  for (int i = 0; i < 56 * 56; i++)
+    {
+      g_assert_true (isfinite (ref[i]));
+      lo = MIN (lo, ref[i]);
+      hi = MAX (hi, ref[i]);
+    }
+  g_assert_cmpfloat (hi - lo, >, 1e-6);   /* not a constant image */
+
+  /* Eight workers on the one predictor at once, and the caller's reference dropped while they
+   * run: each answer must be the synchronous one, bit for bit. */
+  Pending p = { 8, { NULL } };
+  for (int k = 0; k < 8; k++)
+    pf_checkpoint_predictor_predict_async (cp, x, NULL, predicted, &p);
+  GWeakRef weak;
+  g_weak_ref_init (&weak, cp);
+  g_object_unref (cp);
+  while (p.left > 0)
+    g_main_context_iteration (NULL, TRUE);
+  for (int k = 0; k < 8; k++)
+    {
+      g_assert_nonnull (p.preds[k]);
+      g_assert_cmpmem (p.preds[k], 56 * 56 * sizeof (float), ref, 56 * 56 * sizeof (float));
+      g_free (p.preds[k]);
+    }
+  /* the last task let it go (a worker thread may drop it a moment after the callback) */
+  for (int i = 0; i < 1000; i++)
+    {
+      GObject *alive = g_weak_ref_get (&weak);
+      if (!alive)
+        break;
+      g_object_unref (alive);
+      g_usleep (1000);
+      g_main_context_iteration (NULL, FALSE);
+    }
+  g_assert_null (g_weak_ref_get (&weak));
+  g_weak_ref_clear (&weak);
+
+  /* A request cancelled before it runs ends cancelled; after close nothing runs. */
+  cp = pf_checkpoint_predictor_new (earlier_checkpoint (), &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (pf_checkpoint_predictor_get_info (cp)->scale, ==, 0);
+  g_autoptr (GCancellable) cancel = g_cancellable_new ();
+  g_cancellable_cancel (cancel);
+  g_autoptr (GAsyncResult) res = NULL;
+  pf_checkpoint_predictor_predict_async (cp, x, cancel, keep_result, &res);
+  while (!res)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_null (pf_checkpoint_predictor_predict_finish (cp, res, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  pf_checkpoint_predictor_close (cp);
+  g_assert_false (pf_checkpoint_predictor_run (cp, x, ref, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CLOSED);
+  g_object_unref (cp);
+
+  /* A missing file: the error names it. */
+  g_clear_error (&error);
+  g_autofree char *missing = g_build_filename (ckpt_dir, "no-such-checkpoint.h5", NULL);
+  g_assert_null (pf_checkpoint_predictor_new (missing, &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, "no-such-checkpoint.h5"));
+}
+
+static gboolean
+wait_until (gboolean (*done) (PfWindow *), PfWindow *win, int seconds)
+{
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (seconds, timeout_cb, &timed_out);
+  while (!timed_out && !done (win))
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (id);
+  return !timed_out;
+}
+
+static gboolean
+have_events (PfWindow *win)
+{
+  return win->n_events > 0 && win->ev;
+}
+
+/* The prediction of the event shown is there and nothing is on its way. */
+static gboolean
+prediction_shown (PfWindow *win)
+{
+  return win->have_pred && !win->pred_pending && !win->ckpt_busy && !win->ckpt_open_cancel;
+}
+
+/* win->pred is the prediction of `path` for the event shown, and the Prediction pane shows it. */
+static void
+assert_prediction_of (PfWindow *win, const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (PfCheckpointPredictor) cp = pf_checkpoint_predictor_new (path, &error);
+  g_assert_no_error (error);
+  g_autofree float *ref = g_new (float, 56 * 56);
+  g_assert_true (pf_checkpoint_predictor_run (cp, win->ev, ref, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (win->pred, 56 * 56 * sizeof (float), ref, 56 * 56 * sizeof (float));
+  int row = 0, col = 0;
+  for (int i = 0; i < 56 * 56; i++)
+    if (ref[i] > ref[row * 56 + col])
+      row = i / 56, col = i % 56;
+  g_assert_cmpfloat (ref[row * 56 + col], >, 0);
+  g_assert_cmpfloat_with_epsilon (pf_calo_view_get_value (win->panes[PF_PANE_PREDICTION], row, col),
+                                  ref[row * 56 + col], 1e-6);
+}
+
+static PfWindow *
+checkpoint_window (GtkApplication **app)
+{
+  *app = gtk_application_new ("org.pflow.WorkbenchTest", G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (*app), NULL, NULL));
+  PfWindow *win = pf_window_new (*app, NULL, 20);
+  gtk_window_present (GTK_WINDOW (win));
+  g_assert_true (wait_until (have_events, win, 60));
+  g_assert_false (win->have_pred);
+  return win;
+}
+
+static void
+close_window (PfWindow *win, GtkApplication *app)
+{
+  gtk_window_destroy (GTK_WINDOW (win));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_object_unref (app);
+}
+
+static void
+test_checkpoint (void)
+{
+  REQUIRE_DISPLAY ();
+  GtkApplication *app;
+  PfWindow *win = checkpoint_window (&app);
+
+  /* The earlier model: the status line names it without a scale. */
+  g_autoptr (GFile) earlier = g_file_new_for_path (earlier_checkpoint ());
+  pf_window_open_checkpoint (win, earlier);
+  g_assert_true (wait_until (prediction_shown, win, 60));
+  g_assert_null (pf_window_get_banner_message (win));
+  g_assert_cmpstr (gtk_label_get_text (win->train_status_label), ==, "Predictions from cnn-se, epoch 3");
+  assert_prediction_of (win, earlier_checkpoint ());
+
+  /* Another event: its prediction is not computed on the UI thread (nothing yet right after
+   * the request, the panes keep their picture), then it comes. */
+  pf_window_set_event (win, 5);
+  g_assert_cmpint (win->event, ==, 5);
+  g_assert_false (win->have_pred);
+  g_assert_true (win->pred_pending);
+  g_assert_true (wait_until (prediction_shown, win, 60));
+  assert_prediction_of (win, earlier_checkpoint ());
+
+  /* A second checkpoint opened, and events changed, while a prediction runs: the answers to the
+   * older requests are dropped and the newest event gets the second model's prediction. */
+  g_autoptr (GFile) scaled = g_file_new_for_path (scaled_checkpoint ());
+  pf_window_set_event (win, 6);
+  g_assert_true (win->ckpt_busy);
+  pf_window_open_checkpoint (win, scaled);
+  pf_window_set_event (win, 7);
+  pf_window_open_checkpoint (win, scaled);
+  for (int k = 8; k < 12; k++)
+    {
+      pf_window_set_event (win, k);
+      g_main_context_iteration (NULL, FALSE);
+    }
+  g_assert_true (wait_until (prediction_shown, win, 60));
+  g_assert_cmpint (win->event, ==, 11);
+  g_assert_null (pf_window_get_banner_message (win));
+  g_assert_cmpstr (gtk_label_get_text (win->train_status_label), ==, "Predictions from cnn-s1, epoch 3");
+  assert_prediction_of (win, scaled_checkpoint ());
+
+  /* Closing the window while a prediction runs. */
+  pf_window_set_event (win, 12);
+  g_assert_true (win->ckpt_busy);
+  close_window (win, app);
+
+  /* A checkpoint that cannot be read: the banner names it, the window lives on. */
+  win = checkpoint_window (&app);
+  g_autofree char *bad = g_build_filename (ckpt_dir, "bad.h5", NULL);
+  g_assert_true (g_file_set_contents (bad, "\x89HDF\r\n\x1a\nnot a checkpoint", -1, NULL));
+  g_autoptr (GFile) bad_file = g_file_new_for_path (bad);
+  pf_window_open_checkpoint (win, bad_file);
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (60, timeout_cb, &timed_out);
+  while (!timed_out && !pf_window_get_banner_message (win))
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (timed_out);
+  g_source_remove (id);
+  g_assert_nonnull (strstr (pf_window_get_banner_message (win), "bad.h5"));
+  g_assert_false (win->have_pred);
+  g_assert_null (win->ckpt);
+  close_window (win, app);
+  g_unlink (bad);
+}
+
+/* --screenshot with a checkpoint, in this process: the window is armed for its picture only once
+ * the checkpoint's prediction of the event shown and its jets are there (the picture is taken a
+ * few frames later), never while one of them is on its way. */
+static void
+test_checkpoint_screenshot (void)
+{
+  REQUIRE_DISPLAY ();
+  g_autofree char *dir = g_dir_make_tmp ("pf-ckshot-XXXXXX", NULL);
+  g_autofree char *png = g_build_filename (dir, "shot.png", NULL);
+  g_autoptr (PfApplication) app = pf_application_new ();
+  g_application_set_flags (G_APPLICATION (app), G_APPLICATION_HANDLES_OPEN | G_APPLICATION_NON_UNIQUE);
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, NULL));
+  PfWindow *win = pf_window_new (GTK_APPLICATION (app), NULL, 20);
+  pf_window_set_screenshot (win, png, 0);
+  pf_window_set_show_jets (win, TRUE);
+  pf_window_set_event (win, 4);
+  g_autoptr (GFile) file = g_file_new_for_path (scaled_checkpoint ());
+  pf_window_open_checkpoint (win, file);
+  gtk_window_present (GTK_WINDOW (win));
+
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (60, timeout_cb, &timed_out);
+  while (!timed_out && !win->shot_armed)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (timed_out);
+  g_assert_true (win->have_pred);
+  g_assert_false (win->pred_pending);
+  g_assert_false (win->jets_pending);
+  g_assert_cmpint (win->event, ==, 4);
+  assert_prediction_of (win, scaled_checkpoint ());
+  while (!timed_out && !g_file_test (png, G_FILE_TEST_EXISTS))
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (timed_out);
+  g_source_remove (id);
+  g_assert_cmpint (pf_application_get_exit_status (app), ==, 0);
+
+  gtk_window_destroy (GTK_WINDOW (win));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_unlink (png);
+  g_rmdir (dir);
+}
+
+/* Runs the workbench binary with args; returns its exit status (-1 when it did not exit). */
+static int
+run_workbench (const char *const *args, const char *dir, char **err)
+{
+  const char *bin = g_getenv ("PFLOW_WORKBENCH_BIN");
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  g_ptr_array_add (argv, (gpointer) bin);
+  for (int i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (gpointer) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_autofree char *data_home = g_build_filename (dir, "data", NULL);
+  g_autofree char *cache_home = g_build_filename (dir, "cache", NULL);
+  g_auto (GStrv) envp = g_get_environ ();
+  envp = g_environ_setenv (envp, "XDG_DATA_HOME", data_home, TRUE);
+  envp = g_environ_setenv (envp, "XDG_CACHE_HOME", cache_home, TRUE);
+  envp = g_environ_setenv (envp, "GSETTINGS_BACKEND", "memory", TRUE);
+  envp = g_environ_unsetenv (envp, "PFLOW_RUNS_FILE");
+  int status = -1;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv->pdata, envp, G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
+                               NULL, NULL, err, &status, &error));
+  g_assert_no_error (error);
+  g_test_message ("%s: stderr: %s", (const char *) argv->pdata[1], *err);
+  return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+}
+
+/* Coloured pixels (the window's chrome, text and empty panes are grey or white): five panes of
+ * images without a prediction, six (and a residual, mostly white) with one. */
+static gsize
+count_coloured (const char *png)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GdkTexture) tex = gdk_texture_new_from_filename (png, &error);
+  g_assert_no_error (error);
+  int w = gdk_texture_get_width (tex), h = gdk_texture_get_height (tex);
+  g_autofree guchar *px = g_malloc ((gsize) w * h * 4);
+  gdk_texture_download (tex, px, (gsize) w * 4);
+  gsize n = 0;
+  for (gsize i = 0; i < (gsize) w * h; i++)
+    {
+      const guchar *c = px + 4 * i;
+      int hi = MAX (MAX (c[0], c[1]), c[2]), lo = MIN (MIN (c[0], c[1]), c[2]);
+      n += hi - lo > 40;
+    }
+  return n;
+}
+
+static void
+test_checkpoint_cli (void)
+{
+  REQUIRE_DISPLAY ();
+  if (!g_getenv ("PFLOW_WORKBENCH_BIN"))
+    {
+      g_test_skip ("PFLOW_WORKBENCH_BIN not set (run through meson test)");
+      return;
+    }
+  g_autofree char *dir = g_dir_make_tmp ("pf-ckpt-XXXXXX", NULL);
+  g_autofree char *plain = g_build_filename (dir, "plain.png", NULL);
+  g_autofree char *shot = g_build_filename (dir, "ckpt.png", NULL);
+  g_autofree char *err = NULL;
+
+  const char *args_plain[] = { "--events", "30", "--event", "3", "--show-jets", "--screenshot", plain, NULL };
+  g_assert_cmpint (run_workbench (args_plain, dir, &err), ==, 0);
+  g_clear_pointer (&err, g_free);
+  const char *args[] = { "--events", "30", "--checkpoint", scaled_checkpoint (), "--event", "3",
+                         "--show-jets", "--screenshot", shot, NULL };
+  g_assert_cmpint (run_workbench (args, dir, &err), ==, 0);
+  g_clear_pointer (&err, g_free);
+
+  /* The screenshot waited for the prediction: one more pane of colour. */
+  gsize without = count_coloured (plain), with = count_coloured (shot);
+  g_test_message ("coloured pixels: %zu without the checkpoint, %zu with", without, with);
+  g_assert_cmpuint (without, >, 50000);
+  g_assert_cmpfloat ((double) with / without, >, 1.1);
+
+  /* A checkpoint that cannot be opened: exit status 1, the file named on stderr, no PNG. */
+  g_autofree char *missing = g_build_filename (dir, "missing-ckpt.h5", NULL);
+  g_autofree char *shot2 = g_build_filename (dir, "never.png", NULL);
+  const char *args_bad[] = { "--events", "20", "--checkpoint", missing, "--screenshot", shot2, NULL };
+  g_assert_cmpint (run_workbench (args_bad, dir, &err), !=, 0);
+  g_assert_nonnull (strstr (err, "missing-ckpt.h5"));
+  g_assert_false (g_file_test (shot2, G_FILE_TEST_EXISTS));
+  g_clear_pointer (&err, g_free);
+
+  /* --event 0 and an event past the last. */
+  const char *args_zero[] = { "--event", "0", "--screenshot", shot2, NULL };
+  g_assert_cmpint (run_workbench (args_zero, dir, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "--event"));
+  g_clear_pointer (&err, g_free);
+  const char *args_past[] = { "--events", "20", "--event", "21", "--screenshot", shot2, NULL };
+  g_assert_cmpint (run_workbench (args_past, dir, &err), !=, 0);
+  g_assert_nonnull (strstr (err, "21"));
+  g_assert_false (g_file_test (shot2, G_FILE_TEST_EXISTS));
+  g_clear_pointer (&err, g_free);
+
+  g_unlink (plain);
+  g_unlink (shot);
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir);
+  g_assert_true (g_spawn_command_line_sync (cmd, NULL, NULL, NULL, NULL));
+}
+
 static void
 collect_dropdowns (GtkWidget *w, GPtrArray *out)
 {
@@ -178,5 +650,14 @@ main (int argc, char **argv)
   g_test_add_func ("/workbench/corrupt-dataset", test_corrupt_dataset);
   g_test_add_func ("/workbench/screenshot", test_screenshot);
   g_test_add_func ("/workbench/preferences", test_preferences);
-  return g_test_run ();
+  g_test_add_func ("/workbench/checkpoint-predictor", test_checkpoint_predictor);
+  g_test_add_func ("/workbench/checkpoint", test_checkpoint);
+  g_test_add_func ("/workbench/checkpoint-screenshot", test_checkpoint_screenshot);
+  g_test_add_func ("/workbench/checkpoint-cli", test_checkpoint_cli);
+  ckpt_dir = g_dir_make_tmp ("pf-gui-ckpt-XXXXXX", NULL);
+  int status = g_test_run ();
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", ckpt_dir);
+  g_spawn_command_line_sync (cmd, NULL, NULL, NULL, NULL);
+  g_free (ckpt_dir);
+  return status;
 }
