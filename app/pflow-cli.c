@@ -15,7 +15,7 @@ typedef struct {
 
 static const PflowCommand commands[] = {
   { "simulate", pflow_cmd_simulate, N_("Simulate events into an HDF5 dataset") },
-  { "info", pflow_cmd_info, N_("Show a dataset's parameters and per-channel summary") },
+  { "info", pflow_cmd_info, N_("Show a dataset's parameters and per-channel summary, or a checkpoint's model, recipe and training log") },
   { "import-tiff", pflow_cmd_import_tiff, N_("Import a folder of published TIFF images") },
   { "train", pflow_cmd_train, N_("Train a model on a dataset (best.h5, last.h5, logs)") },
   { "predict", pflow_cmd_predict, N_("Predict truth images with a trained model into an HDF5 file") },

@@ -123,7 +123,7 @@ pflow_cmd_info (int argc, char **argv)
     { "no-summary", 0, 0, G_OPTION_ARG_NONE, &no_summary, N_("Parameters only (does not read the images)"), NULL },
     { NULL }
   };
-  GOptionContext *ctx = g_option_context_new (_("FILE - parameters and per-channel summary of a dataset"));
+  GOptionContext *ctx = g_option_context_new (_("FILE - parameters and per-channel summary of a dataset, or what a checkpoint holds"));
   g_option_context_add_main_entries (ctx, entries, GETTEXT_PACKAGE);
   gboolean parsed = pflow_parse_options (ctx, &argc, &argv, "info");
   g_option_context_free (ctx);
