@@ -4,7 +4,8 @@
  * surface, kept (as a render node) until the series or settings change: a frame that does not
  * touch the plot costs nothing, one that does costs one blit, and under the cairo GSK renderer (Xvfb) the text and curves
  * are not replayed through the X server. Series live in a GPtrArray indexed by their id; a
- * removed series leaves a NULL so later ids stay valid. */
+ * removed series leaves a NULL so later ids stay valid. A series' mark is an index into its
+ * points, drawn on the raw value whatever the smoothing (the best epoch is the best raw one). */
 #include "pf-loss-plot.h"
 #include "pf-render-private.h"
 
@@ -22,6 +23,9 @@ typedef struct {
   GdkRGBA color;
   gboolean dashed;
   GArray *points;  /* Point */
+  gboolean smoothed; /* follows the plot's smoothing (TRUE unless set otherwise) */
+  int mark;        /* index of the marked point, -1 none */
+  char *mark_label;
 } Series;
 
 struct _PfLossPlot
@@ -72,6 +76,7 @@ series_free (gpointer p)
   if (!s)
     return;
   g_free (s->name);
+  g_free (s->mark_label);
   g_array_unref (s->points);
   g_free (s);
 }
@@ -365,6 +370,61 @@ draw_divergence (PfLossPlot *self, cairo_t *cr, const PfLossPlotLayout *l, doubl
     }
 }
 
+/* The marked point of each series: a ring on the raw value and its label under it (beside it
+ * when the point is too near the bottom: the lowest value, which is what a best epoch tends to
+ * be), on a white box so no curve crosses the text. */
+static void
+draw_marks (PfLossPlot *self, cairo_t *cr, const PfLossPlotLayout *l, double fs)
+{
+  const PfRenderRect *p = &l->plot;
+  for (guint i = 0; i < self->series->len; i++)
+    {
+      Series *s = g_ptr_array_index (self->series, i);
+      if (!s || s->mark < 0 || (guint) s->mark >= s->points->len)
+        continue;
+      const Point *pt = &g_array_index (s->points, Point, s->mark);
+      if (!point_drawable (self, pt))
+        continue;
+      double x = pf_loss_plot_layout_x (l, pt->x[self->x_axis]);
+      double y = pf_loss_plot_layout_y (l, pt->value);
+      double r = MAX (0.4 * fs, 3.5);
+      cairo_save (cr);
+      cairo_new_path (cr);
+      cairo_arc (cr, x, y, r, 0, 2 * G_PI);
+      cairo_set_source_rgb (cr, 1, 1, 1);
+      cairo_fill_preserve (cr);
+      set_series_source (cr, s, 1);
+      cairo_set_line_width (cr, 2);
+      cairo_stroke (cr);
+      if (s->mark_label && *s->mark_label)
+        {
+          cairo_select_font_face (cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+          cairo_set_font_size (cr, fs);
+          cairo_text_extents_t te;
+          cairo_text_extents (cr, s->mark_label, &te);
+          double pad = 0.2 * fs, bw = te.x_advance + 2 * pad, bh = 1.3 * fs, gap = r + 0.3 * fs;
+          double bx, by;
+          if (y + gap + bh <= p->y + p->h)
+            {
+              bx = CLAMP (x - bw / 2, p->x + 1, MAX (p->x + p->w - bw - 1, p->x + 1));
+              by = y + gap;
+            }
+          else
+            {
+              /* no room under it (the lowest value): beside it, right when it fits */
+              bx = x + gap + bw <= p->x + p->w ? x + gap : MAX (x - gap - bw, p->x + 1);
+              by = y - bh / 2;
+            }
+          cairo_rectangle (cr, bx, by, bw, bh);
+          cairo_set_source_rgba (cr, 1, 1, 1, 0.85);
+          cairo_fill (cr);
+          cairo_set_source_rgb (cr, 0.15, 0.15, 0.15);
+          _pf_render_text (cr, bx + pad, by + bh / 2, s->mark_label, fs, 0, 0.5, 0);
+        }
+      cairo_restore (cr);
+    }
+}
+
 static void
 draw_legend (PfLossPlot *self, cairo_t *cr, const PfLossPlotLayout *l, double fs)
 {
@@ -465,7 +525,7 @@ pf_loss_plot_draw (PfLossPlot *self, cairo_t *cr, double width, double height,
       if (!s || s->points->len == 0)
         continue;
       any = TRUE;
-      if (self->smoothing > 0)
+      if (self->smoothing > 0 && s->smoothed)
         {
           draw_curve (self, cr, &l, s, FALSE, 0.25, 1.2);
           draw_curve (self, cr, &l, s, TRUE, 1, 2);
@@ -475,6 +535,7 @@ pf_loss_plot_draw (PfLossPlot *self, cairo_t *cr, double width, double height,
     }
   draw_divergence (self, cr, &l, fs);
   cairo_restore (cr);
+  draw_marks (self, cr, &l, fs);
   if (!any)
     {
       cairo_set_source_rgb (cr, 0.45, 0.45, 0.45);
@@ -543,6 +604,8 @@ pf_loss_plot_add_series (PfLossPlot *self, const char *name, const GdkRGBA *colo
   self->n_added++;
   s->dashed = !!dashed;
   s->points = g_array_new (FALSE, FALSE, sizeof (Point));
+  s->smoothed = TRUE;
+  s->mark = -1;
   g_ptr_array_add (self->series, s);
   plot_changed (self);
   return (int) self->series->len - 1;
@@ -579,6 +642,74 @@ pf_loss_plot_clear (PfLossPlot *self)
   g_ptr_array_set_size (self->series, 0);
   self->n_added = 0;
   plot_changed (self);
+}
+
+void
+pf_loss_plot_set_series_smoothed (PfLossPlot *self, int series, gboolean smoothed)
+{
+  g_return_if_fail (PF_IS_LOSS_PLOT (self));
+  Series *s = get_series (self, series);
+  g_return_if_fail (s != NULL);
+  if (s->smoothed == !!smoothed)
+    return;
+  s->smoothed = !!smoothed;
+  plot_changed (self);
+}
+
+void
+pf_loss_plot_set_mark (PfLossPlot *self, int series, int index, const char *label)
+{
+  g_return_if_fail (PF_IS_LOSS_PLOT (self));
+  Series *s = get_series (self, series);
+  g_return_if_fail (s != NULL);
+  s->mark = MAX (index, -1);
+  g_free (s->mark_label);
+  s->mark_label = index >= 0 ? g_strdup (label) : NULL;
+  plot_changed (self);
+}
+
+int
+pf_loss_plot_get_mark (PfLossPlot *self, int series)
+{
+  g_return_val_if_fail (PF_IS_LOSS_PLOT (self), -1);
+  Series *s = get_series (self, series);
+  return s ? s->mark : -1;
+}
+
+const char *
+pf_loss_plot_get_series_name (PfLossPlot *self, int series)
+{
+  g_return_val_if_fail (PF_IS_LOSS_PLOT (self), NULL);
+  Series *s = get_series (self, series);
+  return s ? s->name : NULL;
+}
+
+guint
+pf_loss_plot_get_n_points (PfLossPlot *self, int series)
+{
+  g_return_val_if_fail (PF_IS_LOSS_PLOT (self), 0);
+  Series *s = get_series (self, series);
+  return s ? s->points->len : 0;
+}
+
+gboolean
+pf_loss_plot_get_point (PfLossPlot *self, int series, guint index, double *step, double *epoch,
+                        double *seconds, double *value)
+{
+  g_return_val_if_fail (PF_IS_LOSS_PLOT (self), FALSE);
+  Series *s = get_series (self, series);
+  if (!s || index >= s->points->len)
+    return FALSE;
+  const Point *pt = &g_array_index (s->points, Point, index);
+  if (step)
+    *step = pt->x[PF_LOSS_PLOT_X_STEP];
+  if (epoch)
+    *epoch = pt->x[PF_LOSS_PLOT_X_EPOCH];
+  if (seconds)
+    *seconds = pt->x[PF_LOSS_PLOT_X_TIME];
+  if (value)
+    *value = pt->value;
+  return TRUE;
 }
 
 int

@@ -9,8 +9,10 @@
  *
  * Smoothing is the exponential moving average of TensorBoard: s_k = a s_(k-1) + (1 - a) v_k
  * over the drawable values, with 0 <= a < 1; when a > 0 the raw points are drawn faint under
- * the smoothed curve. Drawn with cairo and the renderer's tick helpers, so an exported figure
- * (pf_loss_plot_draw on any cairo surface) looks like the pane. */
+ * the smoothed curve. A series can be left out of it (means over an epoch, already smooth, that
+ * an average tuned for the batch losses would only make lag). A series may mark one of its points (the best epoch of a run): a ring on
+ * the raw value and a label beside it. Drawn with cairo and the renderer's tick helpers, so an
+ * exported figure (pf_loss_plot_draw on any cairo surface) looks like the pane. */
 #pragma once
 #include <gtk/gtk.h>
 #include "pf-render-file.h"
@@ -45,6 +47,20 @@ void pf_loss_plot_append (PfLossPlot *self, int series, double step, double epoc
 void pf_loss_plot_remove_series (PfLossPlot *self, int series);
 /* Removes every series. */
 void pf_loss_plot_clear (PfLossPlot *self);
+/* Whether the plot's smoothing applies to this series (it does to a new one). */
+void pf_loss_plot_set_series_smoothed (PfLossPlot *self, int series, gboolean smoothed);
+/* Marks point `index` of a series (a ring and `label` beside it, e.g. the best epoch); index -1
+ * removes the mark. One mark per series: a new one replaces it. */
+void pf_loss_plot_set_mark (PfLossPlot *self, int series, int index, const char *label);
+/* The marked point of a series, -1 when none. */
+int pf_loss_plot_get_mark (PfLossPlot *self, int series);
+
+/* What a series holds, for tests and export: its name (NULL when there is no such series), its
+ * number of points, and one point (FALSE when out of range; any pointer may be NULL). */
+const char *pf_loss_plot_get_series_name (PfLossPlot *self, int series);
+guint pf_loss_plot_get_n_points (PfLossPlot *self, int series);
+gboolean pf_loss_plot_get_point (PfLossPlot *self, int series, guint index, double *step,
+                                 double *epoch, double *seconds, double *value);
 
 void pf_loss_plot_set_x_axis (PfLossPlot *self, PfLossPlotXAxis axis);
 void pf_loss_plot_set_log_y (PfLossPlot *self, gboolean log_y);

@@ -36,7 +36,9 @@ cell_text (PfRun *run, Column col)
         return dt ? g_date_time_format (dt, "%Y-%m-%d %H:%M") : g_strdup ("");
       }
     case COL_MODEL: return g_strdup (pf_run_get_model (run));
-    case COL_SCALE: return g_strdup_printf ("%d", pf_run_get_scale (run));
+    case COL_SCALE:
+      /* the earlier models (lstm, unet...) have no scales: no number rather than "0" */
+      return pf_run_has_scale (run) ? g_strdup_printf ("%d", pf_run_get_scale (run)) : g_strdup ("—");
     case COL_LOSS: return g_strdup (pf_run_get_loss (run));
     case COL_LAMBDA: return g_strdup_printf ("%.3g", pf_run_get_lambda (run));
     case COL_EPOCHS: return g_strdup_printf ("%d", pf_run_get_epochs (run));

@@ -1,5 +1,6 @@
 /* pf-runs-view.h — the table of training runs: a sortable GtkColumnView over a PfRunStore
- * (date, model, scale, loss, lambda, epochs, best validation loss, state). Selecting rows
+ * (date, model, scale — a dash for the earlier models, which have none —, loss, lambda, epochs,
+ * best validation loss, state). Selecting rows
  * (several with Ctrl) emits "selection-changed"; the window overlays their curves. */
 #pragma once
 #include <gtk/gtk.h>

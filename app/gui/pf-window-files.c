@@ -252,6 +252,7 @@ ckpt_done (GObject *source, GAsyncResult *result, gpointer user_data)
         /* the earlier models (lstm, unet...) have no scales */
         : g_strdup_printf (_("Predictions from %s, epoch %d"), info->model, info->epoch);
       gtk_label_set_text (self->train_status_label, msg);
+      _pf_window_train_show_checkpoint_log (self);
       _pf_window_update_prediction (self);
     }
   _pf_window_train_maybe_screenshot (self);

@@ -2,8 +2,9 @@
  *
  * pf-window.c holds the panes, hover, jets, navigation and the banner; pf-window-files.c the
  * file actions (datasets, TIFF import, checkpoints, figures, CSV); pf-window-train.c the
- * training glue (controller signals, loss plot, runs overlay, Prediction pane). Everything here
- * runs on the UI thread; slow work goes through the controllers or a GTask. */
+ * training glue (controller signals, loss plot and a checkpoint's curve on it, runs overlay,
+ * Prediction pane). Everything here runs on the UI thread; slow work goes through the
+ * controllers or a GTask. */
 #pragma once
 #include <gtk/gtk.h>
 #include "pf-window.h"
@@ -101,7 +102,8 @@ struct _PfWindow
   char *train_data_path;          /* the dataset the current run reads */
   char *train_device;             /* the device it runs on, in words */
   PfRun *run;                     /* the run in flight (owned by the store too) */
-  int series_batch, series_train, series_val;
+  int series_batch, series_train, series_val; /* -1 when the plot has no such series */
+  double epoch_seconds;           /* the run's epochs' durations summed: the x of its epoch points */
   GHashTable *overlay_series;     /* run id -> GINT_TO_POINTER (series + 1) of overlaid runs */
   guint weights_serial;
   gboolean starting;              /* saving the events before a run starts */
@@ -133,6 +135,7 @@ void _pf_window_train_init (PfWindow *self);
 void _pf_window_train_dispose (PfWindow *self);
 void _pf_window_train_class_init (GtkWidgetClass *widget_class);
 void _pf_window_train_maybe_screenshot (PfWindow *self);
+void _pf_window_train_show_checkpoint_log (PfWindow *self);
 void _pf_window_report_error (PfWindow *self, const char *context, const GError *error);
 
 G_END_DECLS

@@ -1,8 +1,11 @@
 /* pf-window-train.c — the window's training glue: starts, pauses and stops runs through
- * PfTrainController, feeds the loss plot (per batch, and train/val per epoch), keeps the runs
- * table (PfRunStore, read and written asynchronously), overlays the curves of the selected
- * runs, refreshes the Prediction pane from the newest weights and stops a diverging run with a
- * banner. Also the two non-interactive modes: --screenshot and --measure-frames. */
+ * PfTrainController, feeds the loss plot (per batch, and train/val per epoch, the best epoch
+ * marked), keeps the runs table (PfRunStore, read and written asynchronously), overlays the
+ * curves of the selected runs, refreshes the Prediction pane from the newest weights and stops a
+ * diverging run with a banner. With no run in flight, the plot shows the training log of the
+ * checkpoint opened (pf-window-files.c): the same two per-epoch series at the same x, so the
+ * curve of a checkpoint and the one its run drew live look alike. Also the two non-interactive
+ * modes: --screenshot and --measure-frames. */
 #include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
@@ -54,6 +57,67 @@ runs_loaded (GObject *source, GAsyncResult *result, gpointer user_data)
 
 /* ---- loss plot ---- */
 
+/* The per-epoch curves' colours: those the palette gives them after the batch series of a live
+ * run (Tableau 10's orange and green), so a checkpoint's curve, which has no batch series, looks
+ * like the run that wrote it. */
+static const GdkRGBA train_color = { 1.000, 0.498, 0.055, 1 };
+static const GdkRGBA val_color = { 0.173, 0.627, 0.173, 1 };
+/* The selected runs' validation curves: the rest of Tableau 10 (not the grey of the batch curve,
+ * nor orange and green), the k-th selected run in the k-th colour. */
+static const GdkRGBA overlay_colors[] = {
+  { 0.839, 0.153, 0.157, 1 }, { 0.580, 0.404, 0.741, 1 }, { 0.549, 0.337, 0.294, 1 },
+  { 0.890, 0.467, 0.761, 1 }, { 0.737, 0.741, 0.133, 1 }, { 0.090, 0.745, 0.812, 1 },
+  { 0.122, 0.467, 0.706, 1 },
+};
+
+/* The smoothing is the batch curve's (its slider says so): an epoch's mean is smooth already, and
+ * an average over a few epochs would only make the curve lag behind its best epoch. */
+static void
+add_epoch_series (PfWindow *self)
+{
+  self->series_train = pf_loss_plot_add_series (self->loss_plot, _("train (epoch)"), &train_color, FALSE);
+  self->series_val = pf_loss_plot_add_series (self->loss_plot, _("validation"), &val_color, FALSE);
+  pf_loss_plot_set_series_smoothed (self->loss_plot, self->series_train, FALSE);
+  pf_loss_plot_set_series_smoothed (self->loss_plot, self->series_val, FALSE);
+}
+
+static void
+mark_best (PfWindow *self, int series, int index, int epoch)
+{
+  g_autofree char *label = g_strdup_printf (_("best: epoch %d"), epoch);
+  pf_loss_plot_set_mark (self->loss_plot, series, index, label);
+}
+
+/* Appends a log's rows (PfTrainLogRow) to the train and validation series (either may be -1) at
+ * the x a live run gives them: the step is the batches trained by the end of the epoch
+ * (floor(n_train_used / batch) an epoch, as the trainer counts them), the epoch its number, the
+ * time the epochs' durations summed. A log that does not say how many events an epoch trained
+ * (n_train_used 0) or how long it took has no place on those axes from there on (NaN, which the
+ * plot does not draw). Returns the index of the best row (the one of best_epoch when the log
+ * has it, else the last flagged best), -1 when none. */
+static int
+plot_log (PfWindow *self, GArray *log, int batch, int best_epoch, int series_train, int series_val)
+{
+  double step = batch > 0 ? 0 : NAN, seconds = 0;
+  int best = -1, flagged = -1;
+  for (guint k = 0; log && k < log->len; k++)
+    {
+      const PfTrainLogRow *r = &g_array_index (log, PfTrainLogRow, k);
+      step = r->n_train_used > 0 ? step + floor ((double) r->n_train_used / batch) : NAN;
+      seconds += r->seconds;   /* NaN from an unknown duration on */
+      double x_step = step, x_time = seconds;
+      if (series_train >= 0)
+        pf_loss_plot_append (self->loss_plot, series_train, x_step, r->epoch, x_time, r->train_loss);
+      if (series_val >= 0)
+        pf_loss_plot_append (self->loss_plot, series_val, x_step, r->epoch, x_time, r->val_loss);
+      if (best_epoch > 0 && r->epoch == best_epoch)
+        best = (int) k;
+      if (r->best)
+        flagged = (int) k;
+    }
+  return best >= 0 ? best : flagged;
+}
+
 static void
 on_plot_options (PfWindow *self)
 {
@@ -78,25 +142,44 @@ on_runs_selection (PfRunsView *view, PfWindow *self)
 {
   g_autoptr (GPtrArray) runs = pf_runs_view_get_selected (view);
   remove_overlays (self);
+  guint n = 0;
   for (guint i = 0; i < runs->len; i++)
     {
       PfRun *run = g_ptr_array_index (runs, i);
       if (run == self->run)
         continue;
-      GArray *log = pf_run_get_log (run);
       int batch = 1;
       g_object_get (run, "batch", &batch, NULL);
       g_autofree char *name = g_strdup_printf (_("%s val."), pf_run_get_id (run));
-      int series = pf_loss_plot_add_series (self->loss_plot, name, NULL, TRUE);
-      double step = 0;
-      for (guint k = 0; log && k < log->len; k++)
-        {
-          const PfTrainLogRow *r = &g_array_index (log, PfTrainLogRow, k);
-          step += batch > 0 ? floor ((double) r->n_train_used / batch) : 0;
-          pf_loss_plot_append (self->loss_plot, series, step, r->epoch, r->seconds, r->val_loss);
-        }
+      const GdkRGBA *color = &overlay_colors[n++ % G_N_ELEMENTS (overlay_colors)];
+      int series = pf_loss_plot_add_series (self->loss_plot, name, color, TRUE);
+      pf_loss_plot_set_series_smoothed (self->loss_plot, series, FALSE);
+      plot_log (self, pf_run_get_log (run), batch, 0, -1, series);
       g_hash_table_insert (self->overlay_series, g_strdup (pf_run_get_id (run)), GINT_TO_POINTER (series + 1));
     }
+}
+
+/* The training log of the checkpoint opened, in place of what the plot showed (the curve of a
+ * finished run, or of the checkpoint before): a run in flight keeps its live curve, and the next
+ * run started replaces this one. The log was read with the checkpoint, on its worker. */
+void
+_pf_window_train_show_checkpoint_log (PfWindow *self)
+{
+  if (self->run || !self->ckpt)
+    return;
+  const PfCheckpointInfo *info = pf_checkpoint_predictor_get_info (self->ckpt);
+  GArray *log = pf_checkpoint_predictor_get_log (self->ckpt);
+  remove_overlays (self);
+  pf_loss_plot_clear (self->loss_plot);
+  self->series_batch = self->series_train = self->series_val = -1;
+  if (log->len > 0)
+    {
+      add_epoch_series (self);
+      int best = plot_log (self, log, info->batch, info->best_epoch, self->series_train, self->series_val);
+      if (best >= 0)
+        mark_best (self, self->series_val, best, g_array_index (log, PfTrainLogRow, best).epoch);
+    }
+  on_runs_selection (self->runs_view, self);
 }
 
 /* ---- controller signals ---- */
@@ -159,8 +242,14 @@ on_epoch (PfTrainController *c, gpointer row_ptr, PfWindow *self)
 {
   const PfTrainLogRow *row = row_ptr;
   double step = (double) pf_train_controller_get_steps_done (c);
-  pf_loss_plot_append (self->loss_plot, self->series_train, step, row->epoch, row->seconds, row->train_loss);
-  pf_loss_plot_append (self->loss_plot, self->series_val, step, row->epoch, row->seconds, row->val_loss);
+  /* row->seconds is the epoch's duration; the time axis wants the time since the run began */
+  if (isfinite (row->seconds))
+    self->epoch_seconds += row->seconds;
+  pf_loss_plot_append (self->loss_plot, self->series_train, step, row->epoch, self->epoch_seconds, row->train_loss);
+  pf_loss_plot_append (self->loss_plot, self->series_val, step, row->epoch, self->epoch_seconds, row->val_loss);
+  if (row->best)
+    mark_best (self, self->series_val, (int) pf_loss_plot_get_n_points (self->loss_plot, self->series_val) - 1,
+               row->epoch);
   if (self->run)
     {
       pf_run_append_epoch (self->run, row);
@@ -251,8 +340,8 @@ start_run (PfWindow *self, const char *data_path)
   pf_loss_plot_clear (self->loss_plot);
   GdkRGBA batch_color = { 0.55, 0.55, 0.55, 1 };
   self->series_batch = pf_loss_plot_add_series (self->loss_plot, _("train (batch)"), &batch_color, FALSE);
-  self->series_train = pf_loss_plot_add_series (self->loss_plot, _("train (epoch)"), NULL, FALSE);
-  self->series_val = pf_loss_plot_add_series (self->loss_plot, _("validation"), NULL, FALSE);
+  add_epoch_series (self);
+  self->epoch_seconds = 0;
   on_runs_selection (self->runs_view, self);
   gtk_revealer_set_reveal_child (self->banner, FALSE);
   update_train_actions (self);

@@ -1,8 +1,10 @@
 /* pf-checkpoint-predictor.c — see pf-checkpoint-predictor.h. */
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include "pf-checkpoint-predictor.h"
 #include "pf-predictor.h"
+#include "pf-train-log.h"
 
 struct _PfCheckpointPredictor
 {
@@ -10,6 +12,7 @@ struct _PfCheckpointPredictor
 
   char *path;
   PfPredictor *predictor;   /* not thread-safe: used only under lock */
+  GArray *log;              /* PfTrainLogRow, built with the predictor; never changes */
   GMutex lock;
   gboolean closed;          /* under lock */
 };
@@ -22,6 +25,7 @@ pf_checkpoint_predictor_finalize (GObject *object)
   PfCheckpointPredictor *self = PF_CHECKPOINT_PREDICTOR (object);
   /* The last reference: no worker holds the object any more, so none runs the predictor. */
   g_clear_pointer (&self->predictor, pf_predictor_free);
+  g_clear_pointer (&self->log, g_array_unref);
   g_free (self->path);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (pf_checkpoint_predictor_parent_class)->finalize (object);
@@ -39,6 +43,51 @@ pf_checkpoint_predictor_init (PfCheckpointPredictor *self)
   g_mutex_init (&self->lock);
 }
 
+/* The checkpoint's log table as rows, each column found by its name in `columns` (a file
+ * written by another version may order them otherwise or lack some). The table is untrusted: a
+ * row whose epoch is not a whole number >= 1 is left out, an n_train_used that is not a whole
+ * number >= 0 reads 0, a column the file lacks reads NaN (0 and FALSE for n_train_used and
+ * best). */
+static GArray *
+log_from_info (const PfCheckpointInfo *info)
+{
+  static const char *const names[PF_TRAIN_LOG_COLS] = {
+    "epoch", "train_loss", "val_loss", "lr", "seconds", "train_mse", "train_wmse", "train_ssim",
+    "val_mse", "val_wmse", "val_ssim", "n_train_used", "best" };
+  GArray *log = g_array_new (FALSE, TRUE, sizeof (PfTrainLogRow));
+  if (!info->log || info->log_rows <= 0 || info->log_cols <= 0)
+    return log;
+  int idx[PF_TRAIN_LOG_COLS];
+  char **cols = g_strsplit (info->log_columns ? info->log_columns : "", ",", -1);
+  for (int k = 0; k < PF_TRAIN_LOG_COLS; k++)
+    {
+      idx[k] = -1;
+      for (int c = 0; cols[c] && c < info->log_cols && idx[k] < 0; c++)
+        if (!strcmp (g_strstrip (cols[c]), names[k]))
+          idx[k] = c;
+    }
+  g_strfreev (cols);
+  if (idx[0] < 0)
+    return log;   /* no epoch column: nothing to place the values at */
+  for (int r = 0; r < info->log_rows; r++)
+    {
+      const double *in = info->log + (size_t) r * info->log_cols;
+      double v[PF_TRAIN_LOG_COLS];
+      for (int k = 0; k < PF_TRAIN_LOG_COLS; k++)
+        v[k] = idx[k] >= 0 ? in[idx[k]] : NAN;
+      if (!(v[0] >= 1 && v[0] <= G_MAXINT && v[0] == floor (v[0])))
+        continue;
+      if (!(v[11] >= 0 && v[11] <= (double) (G_MAXINT64 / 2) && v[11] == floor (v[11])))
+        v[11] = 0;
+      if (isnan (v[12]))
+        v[12] = 0;
+      PfTrainLogRow row;
+      pf_train_log_row_from_doubles (v, &row);
+      g_array_append_val (log, row);
+    }
+  return log;
+}
+
 PfCheckpointPredictor *
 pf_checkpoint_predictor_new (const char *path, GError **error)
 {
@@ -49,6 +98,7 @@ pf_checkpoint_predictor_new (const char *path, GError **error)
   PfCheckpointPredictor *self = g_object_new (PF_TYPE_CHECKPOINT_PREDICTOR, NULL);
   self->path = g_strdup (path);
   self->predictor = p;
+  self->log = log_from_info (pf_predictor_info (p));
   return self;
 }
 
@@ -96,6 +146,13 @@ pf_checkpoint_predictor_get_info (PfCheckpointPredictor *self)
 {
   g_return_val_if_fail (PF_IS_CHECKPOINT_PREDICTOR (self), NULL);
   return pf_predictor_info (self->predictor);
+}
+
+GArray *
+pf_checkpoint_predictor_get_log (PfCheckpointPredictor *self)
+{
+  g_return_val_if_fail (PF_IS_CHECKPOINT_PREDICTOR (self), NULL);
+  return self->log;
 }
 
 int

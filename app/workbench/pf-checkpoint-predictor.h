@@ -13,6 +13,7 @@
 #pragma once
 #include <gio/gio.h>
 #include "pf-checkpoint.h"
+#include "pf-trainer.h"
 
 G_BEGIN_DECLS
 
@@ -29,6 +30,11 @@ PfCheckpointPredictor *pf_checkpoint_predictor_new_finish (GAsyncResult *result,
 
 const char *pf_checkpoint_predictor_get_path (PfCheckpointPredictor *self);
 const PfCheckpointInfo *pf_checkpoint_predictor_get_info (PfCheckpointPredictor *self);
+/* The checkpoint's per-epoch training log as PfTrainLogRow (pf-trainer.h), taken from the info's
+ * table by column name when the predictor is built (so on the worker of _new_async: reading it
+ * costs the UI thread no file I/O). Empty when the file has no log; rows whose epoch is not a
+ * whole number >= 1 are left out. Transfer none; it never changes. */
+GArray *pf_checkpoint_predictor_get_log (PfCheckpointPredictor *self);
 /* S: the model takes and gives S x S images. */
 int pf_checkpoint_predictor_get_image_size (PfCheckpointPredictor *self);
 

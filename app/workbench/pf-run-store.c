@@ -2,6 +2,7 @@
 #include "pf-run-store.h"
 #include "pf-error.h"
 #include "pf-json.h"
+#include "pf-model.h"
 #include "pf-train-log.h"
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
@@ -144,9 +145,18 @@ pf_run_new (const PfTrainOptions *o)
   char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
   g_date_time_unref (now);
   pf_run_set_options (r, o);
-  r->id = g_strdup_printf ("%s-%s-s%d", stamp, r->model, r->scale);
+  /* the earlier models have no scales: "...-lstm", not "...-lstm-s0" */
+  r->id = pf_run_has_scale (r) ? g_strdup_printf ("%s-%s-s%d", stamp, r->model, r->scale)
+                               : g_strdup_printf ("%s-%s", stamp, r->model);
   g_free (stamp);
   return r;
+}
+
+gboolean
+pf_run_has_scale (PfRun *r)
+{
+  const PfModelInfo *info = pf_model_find (r->model);
+  return info ? info->max_scale > 0 : r->scale > 0;
 }
 
 const char *pf_run_get_id (PfRun *r) { return r->id; }

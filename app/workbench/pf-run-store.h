@@ -22,7 +22,9 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (PfRun, pf_run, PF, RUN, GObject)
 
 /* A new run from the settings it starts with (resolved ones, or the caller's): id from the
- * local date, model and scale ("20250131-142501-cnn-s1"), date now, state "running". */
+ * local date, model and scale ("20250131-142501-cnn-s1"; "20250131-142501-lstm" for the earlier
+ * models, which have no scales), date now, state "running". Files written before kept their ids
+ * ("...-lstm-s0"): an id is only a name. */
 PfRun *pf_run_new (const PfTrainOptions *o);
 
 /* Properties (read-only ones have only getters):
@@ -35,6 +37,9 @@ gint64 pf_run_get_date (PfRun *r);
 const char *pf_run_get_state (PfRun *r);
 const char *pf_run_get_model (PfRun *r);
 int pf_run_get_scale (PfRun *r);
+/* FALSE for the earlier models (lstm, unet, ...: PfModelInfo.max_scale 0), whose scale is 0 and
+ * means nothing; for a model this build does not know, whether the scale is > 0. */
+gboolean pf_run_has_scale (PfRun *r);
 const char *pf_run_get_loss (PfRun *r);
 double pf_run_get_lambda (PfRun *r);
 int pf_run_get_epochs (PfRun *r);

@@ -19,7 +19,14 @@
  * prediction and its jets are there; /workbench/checkpoint-cli runs the binary with --checkpoint --event --show-jets
  * --screenshot (a PNG with one more pane of colour than without the checkpoint), and with a
  * missing checkpoint, --event 0 and an event past the last (non-zero exit, the error on stderr).
- * Without a display all skip. */
+ * /workbench/checkpoint-log writes checkpoints with known training logs (the trainer's columns,
+ * and another order with columns missing) and checks the loss plot: the checkpoint's epochs at
+ * the step, epoch and time a live run gives them, the best epoch marked, a checkpoint without a
+ * log leaving the plot empty, a run started (trained here for two epochs) replacing the curve
+ * and keeping it while a checkpoint is opened, and the curve back once the run ended.
+ * /workbench/run-names: runs of the models without scales are named "...-lstm" (no "-s0"), a
+ * runs.json with the old names still loads, and the runs table shows no scale for them.
+ * Without a display the window parts skip. */
 #include <gtk/gtk.h>
 #include <glib/gstdio.h>
 #include <math.h>
@@ -144,9 +151,11 @@ test_screenshot (void)
 static char *ckpt_dir;
 
 /* A checkpoint of `model` at `scale` (0: the earlier models) with the random weights its graph
- * starts with: its predictions are not trivial (no model outputs a constant image). */
+ * starts with (its predictions are not trivial: no model outputs a constant image), trained
+ * with `batch` and carrying the training log `log` (rows x cols, NULL: none) under `columns`. */
 static char *
-write_checkpoint (const char *name, const char *model, int scale, uint64_t seed)
+write_checkpoint_log (const char *name, const char *model, int scale, uint64_t seed, int batch,
+                      const double *log, int rows, int cols, const char *columns, int best_epoch)
 {
   g_autoptr (GError) error = NULL;
   PfGraph *g = pf_model_build (model, scale, 1, 56, &error);
@@ -158,12 +167,12 @@ write_checkpoint (const char *name, const char *model, int scale, uint64_t seed)
   pf_checkpoint_info_init (&ck);
   ck.model = (char *) model;
   ck.scale = scale;
-  ck.batch = 1;
+  ck.batch = batch;
   ck.loss = (char *) "mix";
   ck.lambda = 0.05;
   ck.lr = 1e-4;
   ck.epoch = 3;
-  ck.best_epoch = 3;
+  ck.best_epoch = best_epoch;
   ck.best_val_loss = 0.125;
   ck.norm_min = 0.0;
   ck.norm_max = 40.0;
@@ -172,10 +181,53 @@ write_checkpoint (const char *name, const char *model, int scale, uint64_t seed)
   ck.n_val = 10;
   ck.n_test = 10;
   ck.seed = seed;
+  ck.log = (double *) log;
+  ck.log_rows = log ? rows : 0;
+  ck.log_cols = log ? cols : 0;
+  ck.log_columns = (char *) columns;
   char *path = g_build_filename (ckpt_dir, name, NULL);
   g_assert_true (pf_checkpoint_save (path, g, &ck, FALSE, 0, &error));
   g_assert_no_error (error);
   pf_graph_free (g);
+  return path;
+}
+
+static char *
+write_checkpoint (const char *name, const char *model, int scale, uint64_t seed)
+{
+  return write_checkpoint_log (name, model, scale, seed, 1, NULL, 0, 0, NULL, 3);
+}
+
+/* A scaled model's checkpoint with a 3-epoch log in the trainer's columns (pf_train_log_columns):
+ * batch 4 on 80 events, 20 steps an epoch; epoch 2 is the best (0.4). */
+static const double known_log[3][13] = {
+  /* epoch train  val   lr     seconds  train mse/wmse/ssim  val mse/wmse/ssim  n_train best */
+  { 1, 0.9, 0.8, 1e-4, 1.5, 0.1, 0.2, 0.3, 0.11, 0.21, 0.31, 80, 1 },
+  { 2, 0.5, 0.4, 1e-4, 2.0, 0.1, 0.2, 0.3, 0.11, 0.21, 0.31, 80, 1 },
+  { 3, 0.3, 0.45, 1e-4, 2.5, 0.1, 0.2, 0.3, 0.11, 0.21, 0.31, 80, 0 },
+};
+
+static const char *
+logged_checkpoint (void)
+{
+  static char *path;
+  if (!path)
+    path = write_checkpoint_log ("cnn-s1-log.h5", "cnn", 1, 13, 4, &known_log[0][0], 3, 13,
+                                 "epoch,train_loss,val_loss,lr,seconds,train_mse,train_wmse,train_ssim,"
+                                 "val_mse,val_wmse,val_ssim,n_train_used,best", 2);
+  return path;
+}
+
+/* A log written by something else: its own column order, a column pflow does not know, no
+ * n_train_used, seconds or best, and a row without an epoch (left out). */
+static const char *
+reordered_checkpoint (void)
+{
+  static char *path;
+  static const double log[3][4] = { { 0.7, 1, 0.6, 9 }, { 0.2, NAN, 0.1, 9 }, { 0.35, 2, 0.3, 9 } };
+  if (!path)
+    path = write_checkpoint_log ("cnn-s1-other-log.h5", "cnn", 1, 14, 4, &log[0][0], 3, 4,
+                                 "val_loss,epoch,train_loss,note", 2);
   return path;
 }
 
@@ -447,6 +499,292 @@ test_checkpoint (void)
   g_unlink (bad);
 }
 
+/* The checkpoint has been read (its predictions may still be on their way). */
+static gboolean
+checkpoint_opened (PfWindow *win)
+{
+  return !win->ckpt_open_cancel;
+}
+
+static gboolean
+run_in_flight (PfWindow *win)
+{
+  return win->run != NULL;
+}
+
+static gboolean
+run_ended (PfWindow *win)
+{
+  return win->run == NULL;
+}
+
+static gboolean
+two_epochs (PfWindow *win)
+{
+  return pf_loss_plot_get_n_points (win->loss_plot, win->series_val) >= 2;
+}
+
+/* Series `series` of the loss plot is named `name` and its first n points are these (step,
+ * epoch, seconds, value); NAN matches NAN. */
+static void
+assert_series_start (PfLossPlot *plot, int series, const char *name, guint n, const double (*want)[4])
+{
+  g_assert_cmpint (series, >=, 0);
+  g_assert_cmpstr (pf_loss_plot_get_series_name (plot, series), ==, name);
+  g_assert_cmpuint (pf_loss_plot_get_n_points (plot, series), >=, n);
+  for (guint k = 0; k < n; k++)
+    {
+      double got[4];
+      g_assert_true (pf_loss_plot_get_point (plot, series, k, &got[0], &got[1], &got[2], &got[3]));
+      for (int c = 0; c < 4; c++)
+        if (isnan (want[k][c]))
+          g_assert_true (isnan (got[c]));
+        else
+          g_assert_cmpfloat_with_epsilon (got[c], want[k][c], 1e-12);
+    }
+}
+
+/* ... and holds only those. */
+static void
+assert_series (PfLossPlot *plot, int series, const char *name, guint n, const double (*want)[4])
+{
+  assert_series_start (plot, series, name, n, want);
+  g_assert_cmpuint (pf_loss_plot_get_n_points (plot, series), ==, n);
+}
+
+/* The curve of a checkpoint's training log in the loss plot (the code path of File ▸ Open
+ * Checkpoint and --checkpoint): the log as rows by column name, plotted at the x a live run
+ * gives its epoch points, the best epoch marked; another checkpoint's curve (or none, an empty
+ * log) replaces it; a run in flight keeps its live curve, and a checkpoint opened after the run
+ * ended shows its own again. */
+static void
+test_checkpoint_log (void)
+{
+  g_autoptr (GError) error = NULL;
+  /* the rows, read on the predictor's side (a worker in the window) */
+  g_autoptr (PfCheckpointPredictor) cp = pf_checkpoint_predictor_new (logged_checkpoint (), &error);
+  g_assert_no_error (error);
+  GArray *log = pf_checkpoint_predictor_get_log (cp);
+  g_assert_cmpuint (log->len, ==, 3);
+  for (guint k = 0; k < 3; k++)
+    {
+      const PfTrainLogRow *r = &g_array_index (log, PfTrainLogRow, k);
+      g_assert_cmpint (r->epoch, ==, (int) known_log[k][0]);
+      g_assert_cmpfloat (r->train_loss, ==, known_log[k][1]);
+      g_assert_cmpfloat (r->val_loss, ==, known_log[k][2]);
+      g_assert_cmpfloat (r->seconds, ==, known_log[k][4]);
+      g_assert_cmpint (r->n_train_used, ==, 80);
+      g_assert_cmpint (r->best, ==, known_log[k][12] != 0);
+    }
+  g_clear_object (&cp);
+  cp = pf_checkpoint_predictor_new (reordered_checkpoint (), &error);
+  g_assert_no_error (error);
+  log = pf_checkpoint_predictor_get_log (cp);
+  g_assert_cmpuint (log->len, ==, 2);
+  g_assert_cmpint (g_array_index (log, PfTrainLogRow, 1).epoch, ==, 2);
+  g_assert_cmpfloat (g_array_index (log, PfTrainLogRow, 1).train_loss, ==, 0.3);
+  g_assert_cmpfloat (g_array_index (log, PfTrainLogRow, 1).val_loss, ==, 0.35);
+  g_assert_true (isnan (g_array_index (log, PfTrainLogRow, 1).seconds));
+  g_assert_cmpint (g_array_index (log, PfTrainLogRow, 1).n_train_used, ==, 0);
+  g_clear_object (&cp);
+  cp = pf_checkpoint_predictor_new (earlier_checkpoint (), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (pf_checkpoint_predictor_get_log (cp)->len, ==, 0);
+
+  REQUIRE_DISPLAY ();
+  GtkApplication *app;
+  PfWindow *win = checkpoint_window (&app);
+  PfLossPlot *plot = win->loss_plot;
+  g_assert_cmpstr (pf_loss_plot_get_series_name (plot, 0), ==, NULL);
+
+  /* step: 20 batches of 4 an epoch; time: the epochs' durations summed */
+  static const double train[3][4] = { { 20, 1, 1.5, 0.9 }, { 40, 2, 3.5, 0.5 }, { 60, 3, 6.0, 0.3 } };
+  static const double val[3][4] = { { 20, 1, 1.5, 0.8 }, { 40, 2, 3.5, 0.4 }, { 60, 3, 6.0, 0.45 } };
+  g_autoptr (GFile) logged = g_file_new_for_path (logged_checkpoint ());
+  pf_window_open_checkpoint (win, logged);
+  g_assert_true (wait_until (prediction_shown, win, 60));
+  g_assert_cmpint (win->series_batch, ==, -1);
+  assert_series (plot, win->series_train, "train (epoch)", 3, train);
+  assert_series (plot, win->series_val, "validation", 3, val);
+  g_assert_cmpint (pf_loss_plot_get_mark (plot, win->series_val), ==, 1);   /* epoch 2 */
+  g_assert_cmpint (pf_loss_plot_get_mark (plot, win->series_train), ==, -1);
+  g_assert_cmpstr (pf_loss_plot_get_series_name (plot, 2), ==, NULL);       /* nothing else */
+
+  /* Another checkpoint's curve replaces it: one without a log leaves the plot empty... */
+  g_autoptr (GFile) earlier = g_file_new_for_path (earlier_checkpoint ());
+  pf_window_open_checkpoint (win, earlier);
+  g_assert_true (wait_until (prediction_shown, win, 60));
+  g_assert_cmpint (win->series_train, ==, -1);
+  g_assert_cmpint (win->series_val, ==, -1);
+  g_assert_cmpstr (pf_loss_plot_get_series_name (plot, 0), ==, NULL);
+  /* ... one with a log of its own shows it (no steps without n_train_used, no time without
+   * seconds: those axes cannot place it) */
+  static const double train2[2][4] = { { NAN, 1, NAN, 0.6 }, { NAN, 2, NAN, 0.3 } };
+  static const double val2[2][4] = { { NAN, 1, NAN, 0.7 }, { NAN, 2, NAN, 0.35 } };
+  g_autoptr (GFile) reordered = g_file_new_for_path (reordered_checkpoint ());
+  pf_window_open_checkpoint (win, reordered);
+  g_assert_true (wait_until (prediction_shown, win, 60));
+  assert_series (plot, win->series_train, "train (epoch)", 2, train2);
+  assert_series (plot, win->series_val, "validation", 2, val2);
+  g_assert_cmpint (pf_loss_plot_get_mark (plot, win->series_val), ==, 1);
+
+  /* A run started replaces the checkpoint's curve with its live one; a checkpoint opened while
+   * it runs (paused here, inside its first epoch) leaves that alone. */
+  g_action_group_activate_action (G_ACTION_GROUP (win), "train-start", NULL);
+  g_assert_true (wait_until (run_in_flight, win, 60));
+  pf_train_controller_pause (win->train);
+  g_assert_cmpstr (pf_loss_plot_get_series_name (plot, win->series_batch), ==, "train (batch)");
+  g_assert_cmpstr (pf_loss_plot_get_series_name (plot, win->series_train), ==, "train (epoch)");
+  g_assert_cmpuint (pf_loss_plot_get_n_points (plot, win->series_train), ==, 0);
+  g_assert_cmpuint (pf_loss_plot_get_n_points (plot, win->series_val), ==, 0);
+  int series_batch = win->series_batch, series_train = win->series_train;
+  pf_window_open_checkpoint (win, logged);
+  g_assert_true (wait_until (checkpoint_opened, win, 60));
+  g_assert_nonnull (win->run);
+  g_assert_cmpstr (pf_checkpoint_predictor_get_path (win->ckpt), ==, logged_checkpoint ());
+  g_assert_cmpint (win->series_batch, ==, series_batch);
+  g_assert_cmpint (win->series_train, ==, series_train);
+  g_assert_cmpstr (pf_loss_plot_get_series_name (plot, win->series_batch), ==, "train (batch)");
+  /* the live points only: one an epoch done (none, unless one ended before the pause) */
+  g_assert_cmpuint (pf_loss_plot_get_n_points (plot, win->series_train), ==,
+                    pf_train_controller_get_log (win->train)->len);
+
+  /* Its epoch points go where the checkpoint's went: the steps trained, the epoch, the epochs'
+   * durations summed; its best epoch is marked too. */
+  pf_train_controller_resume (win->train);
+  g_assert_true (wait_until (two_epochs, win, 120));
+  pf_train_controller_stop (win->train);
+  GArray *run_log = pf_train_controller_get_log (win->train);   /* the run may have ended */
+  g_assert_cmpuint (run_log->len, >=, 2);
+  const PfTrainLogRow *r1 = &g_array_index (run_log, PfTrainLogRow, 0);
+  const PfTrainLogRow *r2 = &g_array_index (run_log, PfTrainLogRow, 1);
+  double steps = floor ((double) r1->n_train_used / 8);   /* the settings' batch */
+  const double live[2][4] = { { steps, 1, r1->seconds, r1->val_loss },
+                              { 2 * steps, 2, r1->seconds + r2->seconds, r2->val_loss } };
+  g_assert_cmpfloat (steps, >=, 1);
+  assert_series_start (plot, win->series_val, "validation", 2, live);
+  int best = -1;
+  for (guint k = 0; k < run_log->len; k++)
+    if (g_array_index (run_log, PfTrainLogRow, k).best)
+      best = (int) k;
+  g_assert_cmpint (best, >=, 0);   /* epoch 1 improves on nothing */
+  g_assert_cmpuint (pf_loss_plot_get_n_points (plot, win->series_val), ==, run_log->len);
+  g_assert_cmpint (pf_loss_plot_get_mark (plot, win->series_val), ==, best);
+  g_assert_true (wait_until (run_ended, win, 120));
+
+  /* The run has ended: a checkpoint opened now shows its curve again. */
+  pf_window_open_checkpoint (win, logged);
+  g_assert_true (wait_until (checkpoint_opened, win, 60));
+  g_assert_cmpint (win->series_batch, ==, -1);
+  assert_series (plot, win->series_train, "train (epoch)", 3, train);
+  assert_series (plot, win->series_val, "validation", 3, val);
+  g_assert_cmpint (pf_loss_plot_get_mark (plot, win->series_val), ==, 1);
+  g_assert_true (wait_until (prediction_shown, win, 60));
+  close_window (win, app);
+}
+
+/* Runs of the earlier models (no scales) are named without one ("...-lstm", not "...-lstm-s0")
+ * and the runs table shows no scale for them, runs.json files written with the old names
+ * included; a scaled model keeps its "-sN". */
+static GtkWidget *
+find_label (GtkWidget *w, const char *text)
+{
+  if (GTK_IS_LABEL (w) && !g_strcmp0 (gtk_label_get_text (GTK_LABEL (w)), text))
+    return w;
+  for (GtkWidget *c = gtk_widget_get_first_child (w); c; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_label (c, text);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+static void
+collect_labels (GtkWidget *w, GString *out)
+{
+  if (GTK_IS_LABEL (w))
+    g_string_append_printf (out, "|%s", gtk_label_get_text (GTK_LABEL (w)));
+  for (GtkWidget *c = gtk_widget_get_first_child (w); c; c = gtk_widget_get_next_sibling (c))
+    collect_labels (c, out);
+}
+
+/* The labels of the table row that shows `text` ("|a|b|..."), NULL when none does. */
+static char *
+row_labels (GtkWidget *table, const char *text)
+{
+  GtkWidget *label = find_label (table, text);
+  if (!label)
+    return NULL;
+  /* label -> cell -> row */
+  GtkWidget *row = gtk_widget_get_parent (gtk_widget_get_parent (label));
+  GString *s = g_string_new (NULL);
+  collect_labels (row, s);
+  return g_string_free (s, FALSE);
+}
+
+static gboolean
+row_shown (gpointer table)
+{
+  return find_label (table, "lstm") && find_label (table, "se");
+}
+
+static void
+test_run_names (void)
+{
+  PfTrainOptions o;
+  pf_train_options_init (&o);
+  o.model = "lstm";
+  o.scale = 0;
+  g_autoptr (PfRun) lstm = pf_run_new (&o);
+  g_assert_false (pf_run_has_scale (lstm));
+  g_assert_true (g_str_has_suffix (pf_run_get_id (lstm), "-lstm"));
+  g_assert_null (strstr (pf_run_get_id (lstm), "-s0"));
+  o.model = "se";
+  o.scale = 2;
+  g_autoptr (PfRun) se = pf_run_new (&o);
+  g_assert_true (pf_run_has_scale (se));
+  g_assert_true (g_str_has_suffix (pf_run_get_id (se), "-se-s2"));
+
+  /* a runs.json of before, with an "-s0" id: it loads, the id as it was */
+  static const char *old_json =
+    "{\"version\": 1, \"runs\": [{\"id\": \"20250101-120000-lstm-s0\", \"date\": 1735732800, "
+    "\"state\": \"finished\", \"model\": \"lstm\", \"scale\": 0, \"loss\": \"mix\", "
+    "\"lambda\": 0.05, \"batch\": 8, \"lr\": 0.0001, \"epochs_planned\": 2, \"seed\": \"1\", "
+    "\"dataset\": \"d.h5\", \"checkpoint\": \"runs/x\", \"best_epoch\": 1, \"best_val_loss\": 0.4, "
+    "\"log\": [[1, 0.5, 0.4, 0.0001, 1.5, null, null, null, null, null, null, 80, 1]]}]}";
+  g_autoptr (PfRunStore) store = pf_run_store_new (NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (pf_run_store_load_from_data (store, old_json, -1, &error));
+  g_assert_no_error (error);
+  PfRun *old = pf_run_store_find (store, "20250101-120000-lstm-s0", NULL);
+  g_assert_nonnull (old);
+  g_assert_false (pf_run_has_scale (old));
+  PfTrainLogRow row = { 1, 0.5, 0.4, 1e-4, 1.5, NAN, NAN, NAN, NAN, NAN, NAN, 80, TRUE };
+  pf_run_append_epoch (se, &row);
+  pf_run_store_add (store, se);
+
+  REQUIRE_DISPLAY ();
+  GtkWidget *view = g_object_new (PF_TYPE_RUNS_VIEW, NULL);
+  pf_runs_view_set_store (PF_RUNS_VIEW (view), store);
+  GtkWidget *window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 900, 300);
+  gtk_window_set_child (GTK_WINDOW (window), view);
+  gtk_window_present (GTK_WINDOW (window));
+  gboolean timed_out = FALSE;
+  guint id = g_timeout_add_seconds (30, timeout_cb, &timed_out);
+  while (!timed_out && !row_shown (view))
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (timed_out);
+  g_source_remove (id);
+  g_autofree char *lstm_row = row_labels (view, "lstm");
+  g_autofree char *se_row = row_labels (view, "se");
+  g_test_message ("rows: %s / %s", lstm_row, se_row);
+  g_assert_nonnull (strstr (lstm_row, "|lstm|—|mix|"));
+  g_assert_nonnull (strstr (se_row, "|se|2|mix|"));
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 /* --screenshot with a checkpoint, in this process: the window is armed for its picture only once
  * the checkpoint's prediction of the event shown and its jets are there (the picture is taken a
  * few frames later), never while one of them is on its way. */
@@ -645,6 +983,15 @@ test_preferences (void)
 int
 main (int argc, char **argv)
 {
+  ckpt_dir = g_dir_make_tmp ("pf-gui-ckpt-XXXXXX", NULL);
+  /* a run trained in this process (/workbench/checkpoint-log) writes its events, checkpoints
+   * and runs file here, not in the home folder or the build tree */
+  g_autofree char *data_home = g_build_filename (ckpt_dir, "data", NULL);
+  g_autofree char *cache_home = g_build_filename (ckpt_dir, "cache", NULL);
+  g_autofree char *runs_file = g_build_filename (ckpt_dir, "runs.json", NULL);
+  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
+  g_setenv ("XDG_CACHE_HOME", cache_home, TRUE);
+  g_setenv ("PFLOW_RUNS_FILE", runs_file, TRUE);
   g_test_init (&argc, &argv, NULL);
   have_display = gtk_init_check ();
   g_test_add_func ("/workbench/corrupt-dataset", test_corrupt_dataset);
@@ -654,7 +1001,8 @@ main (int argc, char **argv)
   g_test_add_func ("/workbench/checkpoint", test_checkpoint);
   g_test_add_func ("/workbench/checkpoint-screenshot", test_checkpoint_screenshot);
   g_test_add_func ("/workbench/checkpoint-cli", test_checkpoint_cli);
-  ckpt_dir = g_dir_make_tmp ("pf-gui-ckpt-XXXXXX", NULL);
+  g_test_add_func ("/workbench/checkpoint-log", test_checkpoint_log);
+  g_test_add_func ("/workbench/run-names", test_run_names);
   int status = g_test_run ();
   g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", ckpt_dir);
   g_spawn_command_line_sync (cmd, NULL, NULL, NULL, NULL);

@@ -535,7 +535,8 @@ test_loss_log_axis (void)
 }
 
 /* Smoothing draws the moving average over faint raw points: a series that alternates 0.2 and
- * 0.4 shows one strong line at 0.3 and the faint zigzag around it. */
+ * 0.4 shows one strong line at 0.3 and the faint zigzag around it; without smoothing, or for a
+ * series left out of it, the zigzag is strong. */
 static void
 test_loss_smoothing (void)
 {
@@ -578,9 +579,105 @@ test_loss_smoothing (void)
   shot = render_widget (plot);
   g_assert_cmpfloat (blend_alpha (&shot, x, (int) y22, blue), >, 0.6);
 
+  /* The same for a series left out of the smoothing, with the plot's smoothing on. */
+  pf_loss_plot_set_smoothing (p, 0.95);
+  pf_loss_plot_set_series_smoothed (p, id, FALSE);
+  img_free (&shot);
+  shot = render_widget (plot);
+  g_assert_cmpfloat (blend_alpha (&shot, x, (int) y22, blue), >, 0.6);
+
   cairo_destroy (cr);
   cairo_surface_destroy (scratch);
   img_free (&shot);
+  gtk_window_destroy (GTK_WINDOW (win));
+}
+
+/* Dark (text) pixels inside the plot box within 40 px above or below and 120 px beside (x, y). */
+static int
+dark_near (const Img *img, const PfLossPlotLayout *l, double x, double y)
+{
+  int n = 0;
+  for (int py = MAX ((int) y - 40, (int) l->plot.y + 2); py < MIN ((int) y + 40, (int) (l->plot.y + l->plot.h) - 2); py++)
+    for (int px = MAX ((int) x - 120, (int) l->plot.x + 2); px < MIN ((int) x + 120, (int) (l->plot.x + l->plot.w) - 2); px++)
+      {
+        int c[3];
+        img_rgb (img, px, py, c);
+        n += c[0] < 100 && c[1] < 100 && c[2] < 100;
+      }
+  return n;
+}
+
+/* A mark on a point (the best epoch): a white ring in the series' colour over the curve, its
+ * label near it; what the series holds reads back; index -1 takes the mark away. */
+static void
+test_loss_mark (void)
+{
+  REQUIRE_DISPLAY ();
+  const int W = 600, H = 400;
+  static const guint8 white[3] = { 255, 255, 255 };
+  GtkWidget *plot = pf_loss_plot_new ();
+  PfLossPlot *p = PF_LOSS_PLOT (plot);
+  GdkRGBA rgba = { 0, 0, 1, 1 };
+  int id = pf_loss_plot_add_series (p, "validation", &rgba, FALSE);
+  static const double vals[4] = { 0.8, 0.5, 0.3, 0.6 };
+  for (int k = 0; k < 4; k++)
+    pf_loss_plot_append (p, id, 10.0 * (k + 1), k + 1, 1.5 * (k + 1), vals[k]);
+  g_assert_cmpstr (pf_loss_plot_get_series_name (p, id), ==, "validation");
+  g_assert_null (pf_loss_plot_get_series_name (p, id + 1));
+  g_assert_cmpuint (pf_loss_plot_get_n_points (p, id), ==, 4);
+  double step = 0, epoch = 0, seconds = 0, value = 0;
+  g_assert_true (pf_loss_plot_get_point (p, id, 2, &step, &epoch, &seconds, &value));
+  g_assert_cmpfloat (step, ==, 30);
+  g_assert_cmpfloat (epoch, ==, 3);
+  g_assert_cmpfloat (seconds, ==, 4.5);
+  g_assert_cmpfloat (value, ==, 0.3);
+  g_assert_false (pf_loss_plot_get_point (p, id, 4, NULL, NULL, NULL, NULL));
+  g_assert_cmpint (pf_loss_plot_get_mark (p, id), ==, -1);
+
+  pf_loss_plot_set_x_axis (p, PF_LOSS_PLOT_X_EPOCH);
+  GtkWidget *win = show_in_window (plot, W, H);
+  PfLossPlotLayout l;
+  cairo_surface_t *scratch = cairo_image_surface_create (CAIRO_FORMAT_RGB24, W, H);
+  cairo_t *cr = cairo_create (scratch);
+  pf_loss_plot_draw (p, cr, W, H, &l);
+  double x = pf_loss_plot_layout_x (&l, 3), y = pf_loss_plot_layout_y (&l, 0.3);
+  static const double blue[3] = { 0, 0, 1 };
+  /* without a mark the curve's corner is drawn at the point */
+  Img shot = render_widget (plot);
+  g_assert_cmpfloat (blend_alpha (&shot, x, y, blue), >, 0.6);
+  g_assert_cmpint (dark_near (&shot, &l, x, y), ==, 0);
+  img_free (&shot);
+
+  pf_loss_plot_set_mark (p, id, 2, "best: epoch 3");
+  g_assert_cmpint (pf_loss_plot_get_mark (p, id), ==, 2);
+  shot = render_widget (plot);
+  maybe_dump (&shot, "loss-mark");
+  /* the ring: white inside, blue on its rim around the point, dark text under it */
+  assert_rgb ("inside the mark", &shot, x, y, white, 30);
+  int rim = 0, text = 0;
+  for (double r = 3; r <= 9; r += 0.5)
+    rim += blend_alpha (&shot, x - r, y, blue) > 0.6 || blend_alpha (&shot, x + r, y, blue) > 0.6;
+  g_assert_cmpint (rim, >=, 1);
+  text = dark_near (&shot, &l, x, y);
+  g_assert_cmpint (text, >, 20);
+  img_free (&shot);
+
+  /* the mark follows the x axis */
+  pf_loss_plot_set_x_axis (p, PF_LOSS_PLOT_X_STEP);
+  pf_loss_plot_draw (p, cr, W, H, &l);
+  double xs = pf_loss_plot_layout_x (&l, 30);
+  shot = render_widget (plot);
+  assert_rgb ("inside the mark (step axis)", &shot, xs, y, white, 30);
+  img_free (&shot);
+
+  pf_loss_plot_set_mark (p, id, -1, NULL);
+  g_assert_cmpint (pf_loss_plot_get_mark (p, id), ==, -1);
+  shot = render_widget (plot);
+  g_assert_cmpfloat (blend_alpha (&shot, xs, y, blue), >, 0.6);
+  img_free (&shot);
+
+  cairo_destroy (cr);
+  cairo_surface_destroy (scratch);
   gtk_window_destroy (GTK_WINDOW (win));
 }
 
@@ -734,5 +831,6 @@ main (int argc, char **argv)
   g_test_add_func ("/widgets/calo-view/hover", test_calo_hover);
   g_test_add_func ("/widgets/loss-plot/log-axis", test_loss_log_axis);
   g_test_add_func ("/widgets/loss-plot/smoothing", test_loss_smoothing);
+  g_test_add_func ("/widgets/loss-plot/mark", test_loss_mark);
   return g_test_run ();
 }
