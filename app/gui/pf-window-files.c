@@ -246,6 +246,7 @@ ckpt_done (GObject *source, GAsyncResult *result, gpointer user_data)
       /* a run of the previous checkpoint in flight keeps it alive until it returns */
       g_clear_object (&self->ckpt);
       self->ckpt = p;
+      self->pred_from_ckpt = TRUE;
       const PfCheckpointInfo *info = pf_checkpoint_predictor_get_info (p);
       g_autofree char *msg = info->scale > 0
         ? g_strdup_printf (_("Predictions from %s-s%d, epoch %d"), info->model, info->scale, info->epoch)

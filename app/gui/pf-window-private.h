@@ -106,6 +106,7 @@ struct _PfWindow
   double epoch_seconds;           /* the run's epochs' durations summed: the x of its epoch points */
   GHashTable *overlay_series;     /* run id -> GINT_TO_POINTER (series + 1) of overlaid runs */
   guint weights_serial;
+  gboolean pred_from_ckpt;   /* the newest source: a checkpoint opened after the run's last weights */
   gboolean starting;              /* saving the events before a run starts */
 
   /* --screenshot / --measure-frames */

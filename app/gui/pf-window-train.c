@@ -262,6 +262,7 @@ static void
 on_weights (PfTrainController *c, guint serial, PfWindow *self)
 {
   self->weights_serial = serial;
+  self->pred_from_ckpt = FALSE;
   _pf_window_update_prediction (self);
   _pf_window_train_maybe_screenshot (self);
 }

@@ -323,7 +323,9 @@ _pf_window_update_prediction (PfWindow *self)
   g_clear_object (&self->pred_cancel);
   self->pred_pending = FALSE;
   self->ckpt_again = FALSE;
-  if (pf_train_controller_get_weights_serial (self->train) > 0)
+  /* the newest of the two sources predicts: a checkpoint opened after a run's weights wins
+   * until the run sends new ones */
+  if (pf_train_controller_get_weights_serial (self->train) > 0 && !(self->ckpt && self->pred_from_ckpt))
     {
       self->pred_cancel = g_cancellable_new ();
       self->pred_pending = TRUE;

@@ -680,6 +680,8 @@ test_checkpoint_log (void)
   assert_series (plot, win->series_val, "validation", 3, val);
   g_assert_cmpint (pf_loss_plot_get_mark (plot, win->series_val), ==, 1);
   g_assert_true (wait_until (prediction_shown, win, 60));
+  /* and it predicts too: the checkpoint is newer than the run's last weights */
+  assert_prediction_of (win, logged_checkpoint ());
   close_window (win, app);
 }
 
