@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <string.h>
 #include "pf-window-private.h"
 #include "pf-render-file.h"
 #include "pf-tiff-import.h"
@@ -465,9 +466,17 @@ csv_written (GObject *source, GAsyncResult *result, gpointer user_data)
   g_object_unref (self);
 }
 
+/* The log the plot shows: the run's (live or last), else the checkpoint opened after it, else
+ * the first selected run's. */
 static GArray *
 metrics_log (PfWindow *self)
 {
+  if (!self->run && self->ckpt && self->pred_from_ckpt)
+    {
+      GArray *ck = pf_checkpoint_predictor_get_log (self->ckpt);
+      if (ck->len > 0)
+        return ck;
+    }
   GArray *log = pf_train_controller_get_log (self->train);
   if (log && log->len > 0)
     return log;
@@ -475,12 +484,12 @@ metrics_log (PfWindow *self)
   return sel->len > 0 ? pf_run_get_log (g_ptr_array_index (sel, 0)) : NULL;
 }
 
-static void
-export_metrics_chosen (PfWindow *self, GFile *file)
+char *
+_pf_window_metrics_csv (PfWindow *self)
 {
   GArray *log = metrics_log (self);
   if (!log)
-    return;
+    return NULL;
   GString *s = g_string_new (pf_train_log_columns);
   g_string_append_c (s, '\n');
   for (guint i = 0; i < log->len; i++)
@@ -498,7 +507,16 @@ export_metrics_chosen (PfWindow *self, GFile *file)
         }
       g_string_append_printf (s, ",%" G_GINT64_FORMAT ",%d\n", (gint64) r->n_train_used, r->best ? 1 : 0);
     }
-  GBytes *bytes = g_string_free_to_bytes (s);
+  return g_string_free (s, FALSE);
+}
+
+static void
+export_metrics_chosen (PfWindow *self, GFile *file)
+{
+  char *csv = _pf_window_metrics_csv (self);
+  if (!csv)
+    return;
+  GBytes *bytes = g_bytes_new_take (csv, strlen (csv));
   g_file_replace_contents_bytes_async (file, bytes, NULL, FALSE, G_FILE_CREATE_REPLACE_DESTINATION,
                                        NULL, csv_written, g_object_ref (self));
   g_bytes_unref (bytes);
@@ -510,7 +528,7 @@ action_export_metrics (GSimpleAction *a, GVariant *p, gpointer user_data)
   PfWindow *self = PF_WINDOW (user_data);
   if (!metrics_log (self))
     {
-      _pf_window_show_info (self, _("No metrics yet: train a model or select a run first"));
+      _pf_window_show_info (self, _("No metrics yet: train a model, open a checkpoint or select a run first"));
       return;
     }
   choose (self, _("Export Metrics"), GTK_FILE_CHOOSER_ACTION_SAVE, "metrics.csv", "*.csv",

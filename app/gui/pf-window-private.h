@@ -103,6 +103,8 @@ struct _PfWindow
   char *train_device;             /* the device it runs on, in words */
   PfRun *run;                     /* the run in flight (owned by the store too) */
   int series_batch, series_train, series_val; /* -1 when the plot has no such series */
+  double epoch_steps;             /* the run's epochs' batches summed: the step of its epoch points */
+  int run_batch;                  /* the run's batch size, as the trainer resolves it */
   double epoch_seconds;           /* the run's epochs' durations summed: the x of its epoch points */
   GHashTable *overlay_series;     /* run id -> GINT_TO_POINTER (series + 1) of overlaid runs */
   guint weights_serial;
@@ -126,6 +128,8 @@ void _pf_window_show_info (PfWindow *self, const char *message);
 void _pf_window_refresh_event (PfWindow *self);
 void _pf_window_update_prediction (PfWindow *self);
 void _pf_window_update_actions (PfWindow *self);
+/* The CSV that Export Metrics writes (the log the plot shows), NULL when there is none. */
+char *_pf_window_metrics_csv (PfWindow *self);
 
 /* pf-window-files.c */
 void _pf_window_files_init (PfWindow *self);

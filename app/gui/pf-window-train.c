@@ -9,6 +9,7 @@
 #include <glib/gi18n.h>
 #include <math.h>
 #include <string.h>
+#include "pf-model.h"
 #include <unistd.h>
 #include "pf-window-private.h"
 #include "pf-device.h"
@@ -241,7 +242,10 @@ static void
 on_epoch (PfTrainController *c, gpointer row_ptr, PfWindow *self)
 {
   const PfTrainLogRow *row = row_ptr;
-  double step = (double) pf_train_controller_get_steps_done (c);
+  /* the step at the end of this epoch, as the trainer counts batches (the controller's step
+   * counter may be in the next epoch already when this signal is handled) */
+  self->epoch_steps += floor ((double) row->n_train_used / MAX (self->run_batch, 1));
+  double step = self->epoch_steps;
   /* row->seconds is the epoch's duration; the time axis wants the time since the run began */
   if (isfinite (row->seconds))
     self->epoch_seconds += row->seconds;
@@ -343,6 +347,9 @@ start_run (PfWindow *self, const char *data_path)
   self->series_batch = pf_loss_plot_add_series (self->loss_plot, _("train (batch)"), &batch_color, FALSE);
   add_epoch_series (self);
   self->epoch_seconds = 0;
+  self->epoch_steps = 0;
+  /* the batch the trainer will use: the panel's, else the paper's for the model and scale */
+  self->run_batch = o.batch > 0 ? o.batch : pf_model_paper_batch (pf_model_find (o.model), o.scale);
   on_runs_selection (self->runs_view, self);
   gtk_revealer_set_reveal_child (self->banner, FALSE);
   update_train_actions (self);

@@ -125,3 +125,9 @@ pf_model_param_count (const char *name, int scale, size_t *out, GError **error)
   pf_graph_free (g);
   return TRUE;
 }
+
+int
+pf_model_paper_batch (const PfModelInfo *info, int scale)
+{
+  return info && scale >= 0 && scale < 6 && info->paper_batch[scale] > 0 ? info->paper_batch[scale] : 200;
+}

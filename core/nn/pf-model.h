@@ -35,5 +35,7 @@ PfGraph *pf_model_build_with (const char *name, int scale, int batch, int size,
                               const PfModelOptions *opts, GError **error);
 /* Trainable parameters of a model (builds it for batch 1 without planning). */
 gboolean pf_model_param_count (const char *name, int scale, size_t *out, GError **error);
+/* The batch a run uses when none is given: the paper's for that scale, else 200. */
+int pf_model_paper_batch (const PfModelInfo *info, int scale);
 
 G_END_DECLS

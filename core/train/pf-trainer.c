@@ -243,8 +243,7 @@ pf_trainer_new (const PfTrainOptions *options, GError **error)
       goto fail;
     }
   if (t->o.batch <= 0)
-    t->o.batch = t->o.scale >= 0 && t->o.scale < 6 && mi->paper_batch[t->o.scale] > 0
-                   ? mi->paper_batch[t->o.scale] : 200;
+    t->o.batch = pf_model_paper_batch (mi, t->o.scale);
   if (t->o.lr <= 0)
     t->o.lr = 1e-3 * t->o.batch / 200.0;
   if (t->o.epochs <= 0)

@@ -36,6 +36,7 @@
 #include "pf-application.h"
 #include "pf-checkpoint-predictor.h"
 #include "pf-checkpoint.h"
+#include "pf-train-log.h"
 #include "pf-model.h"
 
 static gboolean have_display;
@@ -552,6 +553,26 @@ assert_series (PfLossPlot *plot, int series, const char *name, guint n, const do
   g_assert_cmpuint (pf_loss_plot_get_n_points (plot, series), ==, n);
 }
 
+/* Export Metrics writes the log the plot shows: here the 3-epoch log of logged_checkpoint(). */
+static void
+assert_metrics_csv_is_known_log (PfWindow *win)
+{
+  g_autofree char *csv = _pf_window_metrics_csv (win);
+  g_assert_nonnull (csv);
+  g_auto (GStrv) lines = g_strsplit (csv, "\n", -1);
+  g_assert_cmpuint (g_strv_length (lines), ==, 5);   /* header, 3 rows, "" after the last newline */
+  g_assert_cmpstr (lines[0], ==, pf_train_log_columns);
+  for (int k = 0; k < 3; k++)
+    {
+      g_auto (GStrv) f = g_strsplit (lines[k + 1], ",", -1);
+      g_assert_cmpuint (g_strv_length (f), ==, 13);
+      g_assert_cmpfloat (g_ascii_strtod (f[0], NULL), ==, known_log[k][0]);
+      g_assert_cmpfloat (g_ascii_strtod (f[1], NULL), ==, known_log[k][1]);
+      g_assert_cmpfloat (g_ascii_strtod (f[2], NULL), ==, known_log[k][2]);
+    }
+  g_assert_cmpstr (lines[4], ==, "");
+}
+
 /* The curve of a checkpoint's training log in the loss plot (the code path of File ▸ Open
  * Checkpoint and --checkpoint): the log as rows by column name, plotted at the x a live run
  * gives its epoch points, the best epoch marked; another checkpoint's curve (or none, an empty
@@ -608,6 +629,7 @@ test_checkpoint_log (void)
   assert_series (plot, win->series_val, "validation", 3, val);
   g_assert_cmpint (pf_loss_plot_get_mark (plot, win->series_val), ==, 1);   /* epoch 2 */
   g_assert_cmpint (pf_loss_plot_get_mark (plot, win->series_train), ==, -1);
+  assert_metrics_csv_is_known_log (win);
   g_assert_cmpstr (pf_loss_plot_get_series_name (plot, 2), ==, NULL);       /* nothing else */
 
   /* Another checkpoint's curve replaces it: one without a log leaves the plot empty... */
@@ -682,6 +704,8 @@ test_checkpoint_log (void)
   g_assert_true (wait_until (prediction_shown, win, 60));
   /* and it predicts too: the checkpoint is newer than the run's last weights */
   assert_prediction_of (win, logged_checkpoint ());
+  /* and Export Metrics writes its log, not the run's */
+  assert_metrics_csv_is_known_log (win);
   close_window (win, app);
 }
 
