@@ -129,5 +129,6 @@ pf_model_param_count (const char *name, int scale, size_t *out, GError **error)
 int
 pf_model_paper_batch (const PfModelInfo *info, int scale)
 {
-  return info && scale >= 0 && scale < 6 && info->paper_batch[scale] > 0 ? info->paper_batch[scale] : 200;
+  return info && scale >= 0 && scale < (int) G_N_ELEMENTS (info->paper_batch) && info->paper_batch[scale] > 0
+           ? info->paper_batch[scale] : 200;
 }
