@@ -77,8 +77,9 @@ static gboolean
 do_run (AblationRun *r, const AblationGrid *grid, GError **error)
 {
   const char *data = grid->data;
-  char *name = r->scale > 0 ? g_strdup_printf ("%s-s%d-%s", r->variant, r->scale, r->loss)
-                            : g_strdup_printf ("%s-%s", r->variant, r->loss);
+  char *label = pf_model_label (r->variant, r->scale);
+  char *name = g_strdup_printf ("%s-%s", label, r->loss);
+  g_free (label);
   char *dir = g_build_filename (grid->outdir, name, NULL);
   char *last = g_build_filename (dir, "last.h5", NULL);
   char *best = g_build_filename (dir, "best.h5", NULL);

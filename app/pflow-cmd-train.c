@@ -111,9 +111,9 @@ pflow_cmd_train (int argc, char **argv)
       fprintf (stderr, "pflow train: model '%s' has no scales; leave out --scale\n", info->name);
       goto out;
     }
-  char *dflt_out = out ? NULL
-                       : scaled ? g_strdup_printf ("runs/%s-s%d", model ? model : "cnn", scale)
-                                : g_strdup_printf ("runs/%s", info->name);
+  char *label = pf_model_label (model ? model : "cnn", scale);
+  char *dflt_out = out ? NULL : g_build_filename ("runs", label, NULL);
+  g_free (label);
   o.data_path = data;
   o.out_dir = out ? out : dflt_out;
   if (model)

@@ -11,6 +11,7 @@
 #include "pf-render-file.h"
 #include "pf-tiff-import.h"
 #include "pf-train-log.h"
+#include "pf-model.h"
 
 typedef void (*ChooserDone) (PfWindow *self, GFile *file);
 
@@ -249,10 +250,8 @@ ckpt_done (GObject *source, GAsyncResult *result, gpointer user_data)
       self->ckpt = p;
       self->pred_from_ckpt = TRUE;
       const PfCheckpointInfo *info = pf_checkpoint_predictor_get_info (p);
-      g_autofree char *msg = info->scale > 0
-        ? g_strdup_printf (_("Predictions from %s-s%d, epoch %d"), info->model, info->scale, info->epoch)
-        /* the earlier models (lstm, unet...) have no scales */
-        : g_strdup_printf (_("Predictions from %s, epoch %d"), info->model, info->epoch);
+      g_autofree char *label = pf_model_label (info->model, info->scale);
+      g_autofree char *msg = g_strdup_printf (_("Predictions from %s, epoch %d"), label, info->epoch);
       gtk_label_set_text (self->train_status_label, msg);
       _pf_window_train_show_checkpoint_log (self);
       _pf_window_update_prediction (self);

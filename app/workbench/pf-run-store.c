@@ -146,8 +146,8 @@ pf_run_new (const PfTrainOptions *o)
   g_date_time_unref (now);
   pf_run_set_options (r, o);
   /* the earlier models have no scales: "...-lstm", not "...-lstm-s0" */
-  r->id = pf_run_has_scale (r) ? g_strdup_printf ("%s-%s-s%d", stamp, r->model, r->scale)
-                               : g_strdup_printf ("%s-%s", stamp, r->model);
+  g_autofree char *label = pf_model_label (r->model, pf_run_has_scale (r) ? r->scale : 0);
+  r->id = g_strdup_printf ("%s-%s", stamp, label);
   g_free (stamp);
   return r;
 }

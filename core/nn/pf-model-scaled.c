@@ -111,7 +111,7 @@ _pf_model_scaled_build (const PfModelInfo *info, int scale, int batch, int size,
   const int *enc = v == V_3D ? sp->enc3d : sp->enc;
   int n_enc = v == V_3D ? sp->n_enc3d : sp->n_enc;
 
-  char *gname = g_strdup_printf ("%s-s%d", info->name, scale);
+  char *gname = pf_model_label (info->name, scale);
   PfGraph *g = pf_graph_new (gname);
   g_free (gname);
   int in_shape[4] = { batch, 4, size, size };

@@ -132,3 +132,9 @@ pf_model_paper_batch (const PfModelInfo *info, int scale)
   return info && scale >= 0 && scale < (int) G_N_ELEMENTS (info->paper_batch) && info->paper_batch[scale] > 0
            ? info->paper_batch[scale] : 200;
 }
+
+char *
+pf_model_label (const char *name, int scale)
+{
+  return scale > 0 ? g_strdup_printf ("%s-s%d", name, scale) : g_strdup (name);
+}

@@ -35,6 +35,9 @@ PfGraph *pf_model_build_with (const char *name, int scale, int batch, int size,
                               const PfModelOptions *opts, GError **error);
 /* Trainable parameters of a model (builds it for batch 1 without planning). */
 gboolean pf_model_param_count (const char *name, int scale, size_t *out, GError **error);
+/* "cnn-s1", or "lstm" for the models without scales (scale 0): the graph's name, and the stem of
+ * run and folder names. Newly allocated. */
+char *pf_model_label (const char *name, int scale);
 /* The batch a run uses when none is given: the paper's for that scale, else 200. */
 int pf_model_paper_batch (const PfModelInfo *info, int scale);
 

@@ -510,8 +510,7 @@ pf_checkpoint_load (const char *path, PfGraph *g, gboolean with_optimizer,
   gboolean ok = read_info (f, path, &info, error);
   if (ok)
     {
-      /* graph names: "cnn-s1" for the scaled family, "lstm" for the models without scales */
-      char *want = info.scale > 0 ? g_strdup_printf ("%s-s%d", info.model, info.scale) : g_strdup (info.model);
+      char *want = pf_model_label (info.model, info.scale);
       if (strcmp (want, pf_graph_model_name (g)) != 0)
         {
           g_set_error (error, PF_ERROR, PF_ERROR_FORMAT,
