@@ -8,8 +8,9 @@
  * In BF16 mode every pass converts its operands to bf16 copies in the context's bf16
  * workspace, runs cuDNN's bf16 kernels (float32 accumulation) and converts the result back,
  * adding it to float32 gradients: the float32 tensors of the graph never change type.
- * The legacy API is marked deprecated in cuDNN 9 but is still shipped and is what PyTorch calls;
- * moving to the graph API is a later step. */
+ * The legacy API is marked deprecated in cuDNN 9 but is still shipped (PyTorch 2 calls the graph
+ * API through cudnn-frontend, with the legacy one as its fallback); moving to the graph API is
+ * a later step. */
 #include <cuda_bf16.h>
 #include <string.h>
 #include "pf-cuda-private.h"
@@ -34,6 +35,16 @@ algo_ok (cudnnStatus_t status, size_t memory, size_t cap, cudnnMathType_t math,
   return TRUE;
 }
 
+/* The math type a chosen result runs under. cuDNN's Find tries the descriptor's math type and
+ * CUDNN_DEFAULT_MATH and reports which one each time was taken with; outside FP32 the pass
+ * runs under that one, so that what was timed is what runs (PyTorch sets the reported math
+ * type the same way). FP32 keeps CUDNN_FMA_MATH whatever was reported: no TF32. */
+static cudnnMathType_t
+run_math (PfCudaPrecision precision, cudnnMathType_t reported)
+{
+  return precision == PF_CUDA_PRECISION_FP32 ? CUDNN_FMA_MATH : reported;
+}
+
 /* cuDNN's Find runs every algorithm once on scratch buffers it allocates itself and returns
  * them fastest first (what torch.backends.cudnn.benchmark does); the heuristics of the _v7
  * queries touch no memory. PF_CUDA_CONV_HEURISTIC=1 selects the latter. */
@@ -44,7 +55,7 @@ use_find (void)
   return !(e && *e && *e != '0');
 }
 
-#define CHOOSE(perf_t, count, find_call, get_call, out, what) \
+#define CHOOSE(perf_t, count, find_call, get_call, out, out_math, what) \
   G_STMT_START { \
     perf_t r[count]; \
     int got = 0; \
@@ -57,6 +68,7 @@ use_find (void)
       if (algo_ok (r[i].status, r[i].memory, ctx->total_memory / 8, r[i].mathType, ctx->precision)) \
         { \
           out = r[i].algo; \
+          out_math = run_math (ctx->precision, r[i].mathType); \
           found = TRUE; \
         } \
     if (!found) \
@@ -65,49 +77,69 @@ use_find (void)
                                got ? cudnnGetErrorString (r[0].status) : ""); \
   } G_STMT_END
 
-/* The three algorithms of a convolution and the workspace they need. */
+/* The three algorithms of a convolution, their math types and the workspace they need, for
+ * the descriptors of the plan's mode (bf16 operands or float32). Each search starts from the
+ * math type the plan asked for; each workspace is queried under the math type its pass will
+ * run under (conv_math). */
 static gboolean
-conv_choose (PfCudaContext *ctx, cudnnTensorDescriptor_t x_desc, cudnnFilterDescriptor_t w_desc,
-             cudnnConvolutionDescriptor_t conv_desc, cudnnTensorDescriptor_t y_desc,
-             cudnnConvolutionFwdAlgo_t *fwd_algo, cudnnConvolutionBwdDataAlgo_t *bwd_data_algo,
-             cudnnConvolutionBwdFilterAlgo_t *bwd_filter_algo, size_t *workspace, GError **error)
+conv_choose (PfCudaConvCore *c, gboolean bf16, GError **error)
 {
+  PfCudaContext *ctx = c->ctx;
+  cudnnTensorDescriptor_t x_desc = bf16 ? c->xh_desc : c->x_desc;
+  cudnnTensorDescriptor_t y_desc = bf16 ? c->yh_desc : c->y_desc;
+  cudnnFilterDescriptor_t w_desc = bf16 ? c->wh_desc : c->w_desc;
+  cudnnConvolutionDescriptor_t conv_desc = c->conv_desc;
+  cudnnMathType_t asked;
+  PF_CUDNN_TRY (cudnnGetConvolutionMathType (conv_desc, &asked));
   size_t ws = 0, need = 0;
 
-  CHOOSE (cudnnConvolutionFwdAlgoPerf_t, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
-          cudnnFindConvolutionForwardAlgorithm (ctx->cudnn, x_desc, w_desc, conv_desc,
-                                                y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, r),
-          cudnnGetConvolutionForwardAlgorithm_v7 (ctx->cudnn, x_desc, w_desc, conv_desc,
-                                                  y_desc, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, r),
-          *fwd_algo, "forward");
+  CHOOSE (cudnnConvolutionFwdAlgoPerf_t, 2 * CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
+          cudnnFindConvolutionForwardAlgorithm (ctx->cudnn, x_desc, w_desc, conv_desc, y_desc,
+                                                2 * CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, r),
+          cudnnGetConvolutionForwardAlgorithm_v7 (ctx->cudnn, x_desc, w_desc, conv_desc, y_desc,
+                                                  2 * CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, r),
+          c->fwd_algo, c->fwd_math, "forward");
+  PF_CUDNN_TRY (cudnnSetConvolutionMathType (conv_desc, c->fwd_math));
   PF_CUDNN_TRY (cudnnGetConvolutionForwardWorkspaceSize (ctx->cudnn, x_desc, w_desc,
-                conv_desc, y_desc, *fwd_algo, &need));
+                conv_desc, y_desc, c->fwd_algo, &need));
   ws = MAX (ws, need);
 
-  CHOOSE (cudnnConvolutionBwdDataAlgoPerf_t, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
-          cudnnFindConvolutionBackwardDataAlgorithm (ctx->cudnn, w_desc, y_desc, conv_desc,
-                                                     x_desc, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
+  PF_CUDNN_TRY (cudnnSetConvolutionMathType (conv_desc, asked));
+  CHOOSE (cudnnConvolutionBwdDataAlgoPerf_t, 2 * CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
+          cudnnFindConvolutionBackwardDataAlgorithm (ctx->cudnn, w_desc, y_desc, conv_desc, x_desc,
+                                                     2 * CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
                                                      &got, r),
-          cudnnGetConvolutionBackwardDataAlgorithm_v7 (ctx->cudnn, w_desc, y_desc, conv_desc,
-                                                       x_desc, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
+          cudnnGetConvolutionBackwardDataAlgorithm_v7 (ctx->cudnn, w_desc, y_desc, conv_desc, x_desc,
+                                                       2 * CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
                                                        &got, r),
-          *bwd_data_algo, "backward-data");
+          c->bwd_data_algo, c->bwd_data_math, "backward-data");
+  PF_CUDNN_TRY (cudnnSetConvolutionMathType (conv_desc, c->bwd_data_math));
   PF_CUDNN_TRY (cudnnGetConvolutionBackwardDataWorkspaceSize (ctx->cudnn, w_desc, y_desc,
-                conv_desc, x_desc, *bwd_data_algo, &need));
+                conv_desc, x_desc, c->bwd_data_algo, &need));
   ws = MAX (ws, need);
 
-  CHOOSE (cudnnConvolutionBwdFilterAlgoPerf_t, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
-          cudnnFindConvolutionBackwardFilterAlgorithm (ctx->cudnn, x_desc, y_desc, conv_desc,
-                                                       w_desc, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
+  PF_CUDNN_TRY (cudnnSetConvolutionMathType (conv_desc, asked));
+  CHOOSE (cudnnConvolutionBwdFilterAlgoPerf_t, 2 * CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
+          cudnnFindConvolutionBackwardFilterAlgorithm (ctx->cudnn, x_desc, y_desc, conv_desc, w_desc,
+                                                       2 * CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
                                                        &got, r),
-          cudnnGetConvolutionBackwardFilterAlgorithm_v7 (ctx->cudnn, x_desc, y_desc, conv_desc,
-                                                         w_desc, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
+          cudnnGetConvolutionBackwardFilterAlgorithm_v7 (ctx->cudnn, x_desc, y_desc, conv_desc, w_desc,
+                                                         2 * CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
                                                          &got, r),
-          *bwd_filter_algo, "backward-filter");
+          c->bwd_filter_algo, c->bwd_filter_math, "backward-filter");
+  PF_CUDNN_TRY (cudnnSetConvolutionMathType (conv_desc, c->bwd_filter_math));
   PF_CUDNN_TRY (cudnnGetConvolutionBackwardFilterWorkspaceSize (ctx->cudnn, x_desc, y_desc,
-                conv_desc, w_desc, *bwd_filter_algo, &need));
-  ws = MAX (ws, need);
-  *workspace = ws;
+                conv_desc, w_desc, c->bwd_filter_algo, &need));
+  c->workspace_bytes = MAX (ws, need);
+  return TRUE;
+}
+
+/* Puts the math type of a pass on the shared descriptor before the pass runs (host only: no
+ * device work, so also allowed while a graph is being captured). */
+static gboolean
+conv_math (const PfCudaConvCore *c, cudnnMathType_t math, GError **error)
+{
+  PF_CUDNN_TRY (cudnnSetConvolutionMathType (c->conv_desc, math));
   return TRUE;
 }
 
@@ -259,9 +291,24 @@ _pf_cuda_conv_core_init (PfCudaConvCore *c, PfCudaContext *ctx, int nsp, const i
                           error))
         return FALSE;
     }
-  if (!conv_choose (ctx, bf16 ? c->xh_desc : c->x_desc, bf16 ? c->wh_desc : c->w_desc,
-                    c->conv_desc, bf16 ? c->yh_desc : c->y_desc, &c->fwd_algo,
-                    &c->bwd_data_algo, &c->bwd_filter_algo, &c->workspace_bytes, error))
+  if (bf16)
+    {
+      /* cuDNN may have no bf16 algorithm for a shape (NCHW with few channels, 5-D): that
+       * convolution runs in float32 and says so, rather than the whole model failing */
+      GError *no_bf16 = NULL;
+      if (!conv_choose (c, TRUE, &no_bf16))
+        {
+          char *xs = dims_str (nd, xdim), *ws = dims_str (nd, wdim);
+          g_message ("bf16: the convolution of x %s with w %s runs in float32: %s", xs, ws,
+                     no_bf16->message);
+          g_free (xs);
+          g_free (ws);
+          g_clear_error (&no_bf16);
+          c->bf16 = FALSE;
+          PF_CUDNN_TRY (cudnnSetConvolutionMathType (c->conv_desc, CUDNN_FMA_MATH));
+        }
+    }
+  if (!c->bf16 && !conv_choose (c, FALSE, error))
     return FALSE;
   return c->workspace_bytes == 0
          || _pf_cuda_grow (ctx, &ctx->conv_ws, &ctx->conv_ws_bytes, c->workspace_bytes,
@@ -295,6 +342,7 @@ _pf_cuda_conv_core_forward (PfCudaConvCore *c, const float *x, const float *w, c
       Bf16Copies h = bf16_copies (c);
       if (!to_bf16 (ctx, c->nx, x, h.x, error) || !to_bf16 (ctx, c->nw, w, h.w, error))
         return FALSE;
+      PF_TRY (conv_math (c, c->fwd_math, error));
       PF_CUDNN_TRY (cudnnConvolutionForward (ctx->cudnn, &one, c->xh_desc, h.x, c->wh_desc, h.w,
                                              c->conv_desc, c->fwd_algo, ctx->conv_ws,
                                              c->workspace_bytes, &zero, c->yh_desc, h.y));
@@ -302,9 +350,12 @@ _pf_cuda_conv_core_forward (PfCudaConvCore *c, const float *x, const float *w, c
         return FALSE;
     }
   else
-    PF_CUDNN_TRY (cudnnConvolutionForward (ctx->cudnn, &one, c->x_desc, x, c->w_desc, w,
-                                           c->conv_desc, c->fwd_algo, ctx->conv_ws,
-                                           c->workspace_bytes, &zero, c->y_desc, y));
+    {
+      PF_TRY (conv_math (c, c->fwd_math, error));
+      PF_CUDNN_TRY (cudnnConvolutionForward (ctx->cudnn, &one, c->x_desc, x, c->w_desc, w,
+                                             c->conv_desc, c->fwd_algo, ctx->conv_ws,
+                                             c->workspace_bytes, &zero, c->y_desc, y));
+    }
   if (b)
     PF_CUDNN_TRY (cudnnAddTensor (ctx->cudnn, &one, c->b_desc, b, &one, c->y_desc, y));
   return TRUE;
@@ -327,6 +378,7 @@ backward_bf16 (PfCudaConvCore *c, const float *x, const float *w, const float *d
     {
       if (!to_bf16 (ctx, c->nx, x, h.x, error))
         return FALSE;
+      PF_TRY (conv_math (c, c->bwd_filter_math, error));
       PF_CUDNN_TRY (cudnnConvolutionBackwardFilter (ctx->cudnn, &one, c->xh_desc, h.x, c->yh_desc,
                                                     h.y, c->conv_desc, c->bwd_filter_algo,
                                                     ctx->conv_ws, c->workspace_bytes, &zero,
@@ -338,6 +390,7 @@ backward_bf16 (PfCudaConvCore *c, const float *x, const float *w, const float *d
     {
       if (!to_bf16 (ctx, c->nw, w, h.w, error))
         return FALSE;
+      PF_TRY (conv_math (c, c->bwd_data_math, error));
       PF_CUDNN_TRY (cudnnConvolutionBackwardData (ctx->cudnn, &one, c->wh_desc, h.w, c->yh_desc,
                                                   h.y, c->conv_desc, c->bwd_data_algo,
                                                   ctx->conv_ws, c->workspace_bytes, &zero,
@@ -364,14 +417,21 @@ _pf_cuda_conv_core_backward (PfCudaConvCore *c, const float *x, const float *w, 
       /* beta = 1: cuDNN adds to what the gradient buffers hold, the accumulate contract (the
        * shared front-end kernels of the 3D models rely on it: two nodes add into one dw) */
       if (dx)
-        PF_CUDNN_TRY (cudnnConvolutionBackwardData (ctx->cudnn, &one, c->w_desc, w, c->y_desc, dy,
-                                                    c->conv_desc, c->bwd_data_algo, ctx->conv_ws,
-                                                    c->workspace_bytes, &one, c->x_desc, dx));
-      if (dw)
-        PF_CUDNN_TRY (cudnnConvolutionBackwardFilter (ctx->cudnn, &one, c->x_desc, x, c->y_desc,
-                                                      dy, c->conv_desc, c->bwd_filter_algo,
+        {
+          PF_TRY (conv_math (c, c->bwd_data_math, error));
+          PF_CUDNN_TRY (cudnnConvolutionBackwardData (ctx->cudnn, &one, c->w_desc, w, c->y_desc,
+                                                      dy, c->conv_desc, c->bwd_data_algo,
                                                       ctx->conv_ws, c->workspace_bytes, &one,
-                                                      c->w_desc, dw));
+                                                      c->x_desc, dx));
+        }
+      if (dw)
+        {
+          PF_TRY (conv_math (c, c->bwd_filter_math, error));
+          PF_CUDNN_TRY (cudnnConvolutionBackwardFilter (ctx->cudnn, &one, c->x_desc, x, c->y_desc,
+                                                        dy, c->conv_desc, c->bwd_filter_algo,
+                                                        ctx->conv_ws, c->workspace_bytes, &one,
+                                                        c->w_desc, dw));
+        }
     }
   if (db)
     PF_CUDNN_TRY (cudnnConvolutionBackwardBias (ctx->cudnn, &one, c->y_desc, dy, &one, c->b_desc, db));

@@ -64,6 +64,10 @@ typedef struct {
   cudnnConvolutionFwdAlgo_t fwd_algo;
   cudnnConvolutionBwdDataAlgo_t bwd_data_algo;
   cudnnConvolutionBwdFilterAlgo_t bwd_filter_algo;
+  /* the math type each pass runs under: CUDNN_FMA_MATH for all three in FP32; in TF32 and
+   * BF16 the one cuDNN reported with the chosen algorithm (set before each call, as PyTorch
+   * does, since the passes share conv_desc) */
+  cudnnMathType_t fwd_math, bwd_data_math, bwd_filter_math;
   size_t workspace_bytes; /* of the context's shared convolution workspace */
   size_t nx, nw, ny;      /* elements of x, w and y */
   /* planned in BF16 mode: the plan keeps the mode it was made in, whatever the context's is

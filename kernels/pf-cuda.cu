@@ -277,9 +277,23 @@ _pf_cuda_grow (PfCudaContext *ctx, void **buf, size_t *buf_bytes, size_t bytes, 
   if (bytes <= *buf_bytes)
     return *buf;
   /* allocate first: if it fails, the current buffer stays, and what was planned before
-   * still fits in it (plans read the buffer's address at every call) */
+   * still fits in it (plans read the buffer's address at every call). A buffer that grows
+   * takes headroom, up to its old size and at most 256 MiB, so that a run of slightly larger
+   * needs (one plan after another) does not retire a buffer at each; the exact size is the
+   * fallback when the headroom does not fit. */
+  const size_t headroom = MIN (*buf_bytes, (size_t) 256 << 20);
   void *fresh = NULL;
-  cudaError_t e = cudaMalloc (&fresh, bytes);
+  cudaError_t e = cudaErrorMemoryAllocation;
+  if (bytes < *buf_bytes + headroom)
+    {
+      e = cudaMalloc (&fresh, *buf_bytes + headroom);
+      if (e == cudaSuccess)
+        bytes = *buf_bytes + headroom;
+      else
+        cudaGetLastError ();
+    }
+  if (e != cudaSuccess)
+    e = cudaMalloc (&fresh, bytes);
   if (e != cudaSuccess)
     {
       cudaGetLastError ();

@@ -147,8 +147,10 @@ PF_CUDA_CONV_HEURISTIC=1 pair "bench-3d-heuristic" $BENCH --model 3d --scale 1
 # a cuDNN that offers tensor-op algorithms first even under FMA math: FP32 must refuse them
 PF_MOCK_OFFER_TENSOR_OP=1 pair "bench-3d-offer-tensor-op" $BENCH --model 3d --scale 1
 
-# error paths: the 12th cudaMalloc of bench cnn is the growth of the convolution workspace, the
-# 16th that of the scratch (both builds allocate in the same order; the log says which failed)
+# error paths: the 12th cudaMalloc of bench cnn is the growth of the convolution workspace (it
+# fails in both builds), the 16th that of the scratch: since the headroom of _pf_cuda_grow, the
+# new build asks for the headroom first and, refused, for the exact size, and goes on (the log
+# says which failed)
 PF_MOCK_FAIL_MALLOC=12 pair "bench-cnn-fail-malloc-12" $BENCH --model cnn --scale 1
 PF_MOCK_FAIL_MALLOC=16 pair "bench-cnn-fail-malloc-16" $BENCH --model cnn --scale 1
 
@@ -199,6 +201,11 @@ while IFS='|' read -r name args; do
   printf '%-22s rc new %s  lines %d\n' "$name" "$(cat "$OUT/new-only/$name.rc")" \
     "$(wc -l < "$OUT/new-only/$name.trace")" | tee -a "$OUT/summary.txt"
 done <<< "$NEW_ONLY"
+# a cuDNN without bf16 algorithms: each convolution falls back to float32 and says so
+PF_MOCK_NO_BF16=1 run new "bench-cnn-bf16-none" new-only $BENCH --model cnn --scale 1 --precision bf16
+printf '%-22s rc new %s  lines %d  float32 fallbacks %d\n' bench-cnn-bf16-none \
+  "$(cat "$OUT/new-only/bench-cnn-bf16-none.rc")" "$(wc -l < "$OUT/new-only/bench-cnn-bf16-none.trace")" \
+  "$(grep -c 'runs in float32' "$OUT/new-only/bench-cnn-bf16-none.log")" | tee -a "$OUT/summary.txt"
 
 # ---- noise: the new build twice ------------------------------------------------------------------
 if [ "${NOISE:-1}" != 0 ]; then

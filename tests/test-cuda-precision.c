@@ -168,10 +168,11 @@ test_plan_keeps_mode (void)
 }
 
 /* ---- matrix products --------------------------------------------------------------------- */
-/* The mode must change a product: the same call in FP32 gives another result. In BF16 cuBLAS
- * may down-convert to bf16 or to TF32 (CUBLAS_COMPUTE_32F_FAST_16BF, its choice per shape);
- * either differs from float32 by far more than float32 rounding. In TF32 cuBLAS may keep an
- * FMA kernel for a shape, so there the difference is only reported. */
+/* What the mode did to a product: the same call in FP32 for comparison. The modes only allow
+ * cuBLAS to round operands (CUBLAS_COMPUTE_32F_FAST_16BF may down-convert to bf16 or TF32,
+ * CUBLAS_TF32_TENSOR_OP_MATH to TF32); for a small shape it may keep a float32 kernel, so the
+ * difference is reported, not asserted. The convolutions' bf16 effect is asserted: their
+ * operands are bf16 copies whatever cuDNN picks. */
 static void
 check_effect (const char *what, PfCudaPrecision p, const float *dev_mode, const float *dev_fp32,
               size_t n)
@@ -181,10 +182,9 @@ check_effect (const char *what, PfCudaPrecision p, const float *dev_mode, const 
   g_free (a);
   g_free (b);
   g_test_message ("%s %s against float32 cuBLAS: %.3g", what, pf_cuda_precision_name (p), diff);
-  if (p == PF_CUDA_PRECISION_BF16)
-    g_assert_cmpfloat (diff, >, MIN_BF16_EFFECT);
-  else if (!(diff > MIN_BF16_EFFECT))
-    g_test_message ("note: cuBLAS ran no TF32 kernel for %s", what);
+  if (!(diff > MIN_BF16_EFFECT))
+    g_test_message ("note: cuBLAS kept a float32 kernel for %s in %s", what,
+                    pf_cuda_precision_name (p));
 }
 
 static void
