@@ -19,30 +19,30 @@ struct _PfCudaConv2dPlan {
   PfCudaConvCore core;
 };
 
-/* An algorithm result is usable when it ran and fits the cap, and in FP32 mode when it does
- * not bring tensor cores (TF32) in behind our back. The cap is an eighth of the device's
- * memory: the fastest algorithms of the large layers (FFT, Winograd) need gigabytes, and all
- * plans share one workspace. */
+/* An algorithm result is usable when it ran and fits the cap, and under CUDNN_FMA_MATH (FP32,
+ * and a bf16 plan's float32 fallback) when it does not bring tensor cores (TF32) in behind our
+ * back. The cap is an eighth of the device's memory: the fastest algorithms of the large
+ * layers (FFT, Winograd) need gigabytes, and all plans share one workspace. */
 static gboolean
 algo_ok (cudnnStatus_t status, size_t memory, size_t cap, cudnnMathType_t math,
-         PfCudaPrecision precision)
+         cudnnMathType_t asked)
 {
   if (status != CUDNN_STATUS_SUCCESS || memory > cap)
     return FALSE;
-  if (precision == PF_CUDA_PRECISION_FP32
+  if (asked == CUDNN_FMA_MATH
       && (math == CUDNN_TENSOR_OP_MATH || math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION))
     return FALSE;
   return TRUE;
 }
 
 /* The math type a chosen result runs under. cuDNN's Find tries the descriptor's math type and
- * CUDNN_DEFAULT_MATH and reports which one each time was taken with; outside FP32 the pass
- * runs under that one, so that what was timed is what runs (PyTorch sets the reported math
- * type the same way). FP32 keeps CUDNN_FMA_MATH whatever was reported: no TF32. */
+ * CUDNN_DEFAULT_MATH and reports which one each timing was taken with; in TF32 and bf16 the
+ * pass runs under that one, so that what was timed is what runs (PyTorch sets the reported
+ * math type the same way). Under CUDNN_FMA_MATH it stays FMA whatever was reported: no TF32. */
 static cudnnMathType_t
-run_math (PfCudaPrecision precision, cudnnMathType_t reported)
+run_math (cudnnMathType_t asked, cudnnMathType_t reported)
 {
-  return precision == PF_CUDA_PRECISION_FP32 ? CUDNN_FMA_MATH : reported;
+  return asked == CUDNN_FMA_MATH ? CUDNN_FMA_MATH : reported;
 }
 
 /* cuDNN's Find runs every algorithm once on scratch buffers it allocates itself and returns
@@ -65,10 +65,10 @@ use_find (void)
       PF_CUDNN_TRY (get_call); \
     gboolean found = FALSE; \
     for (int i = 0; i < got && !found; i++) \
-      if (algo_ok (r[i].status, r[i].memory, ctx->total_memory / 8, r[i].mathType, ctx->precision)) \
+      if (algo_ok (r[i].status, r[i].memory, ctx->total_memory / 8, r[i].mathType, asked)) \
         { \
           out = r[i].algo; \
-          out_math = run_math (ctx->precision, r[i].mathType); \
+          out_math = run_math (asked, r[i].mathType); \
           found = TRUE; \
         } \
     if (!found) \
