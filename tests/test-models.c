@@ -35,9 +35,9 @@ static const struct {
   { "mlp", 1055745, 8 },
   { "cnn-se", 83487, 32 },
   { "cnn3d", 87609, 24 },
-  { "cnn-sa", 938177, 16 },
+  { "cnn-sa", 938178, 16 },
   { "unet", 487937, 16 },
-  { "unet-sa", 979329, 16 },
+  { "unet-sa", 979330, 16 },
   { "lstm", 1625400, 56 },
 };
 
@@ -290,6 +290,9 @@ make_case (const char *tmp, int k, const char *name, int model_index, int size, 
   for (int i = 0; i < pf_graph_n_tensors (c.g); i++)
     {
       PfTensor *t = pf_graph_tensor (c.g, i);
+      /* an attention gain starts at 0, which would hide the attention from the comparison */
+      if (g_str_has_suffix (t->name, ".gamma"))
+        t->data[0] = 0.75f;
       if (t->kind == PF_TENSOR_PARAM || t->kind == PF_TENSOR_BUFFER)
         pf_ref_writer_add (w, t->name, t->ndim, t->shape, t->data);
     }

@@ -1,4 +1,5 @@
 /* pf-graph.c — building the static graph: shape inference and layer-naming errors. */
+#include <limits.h>
 #include "pf-graph-private.h"
 #include "pf-error.h"
 #include <string.h>
@@ -497,6 +498,28 @@ pf_graph_channel_scale (PfGraph *g, const char *name, int x, int s)
   n->d.chan.c = t.shape[1];
   n->d.chan.hw = t.shape[2] * t.shape[3];
   return n->out;
+}
+
+/* A view of the whole of x as one channel, scaled by a [1, 1] view of gamma: the channel scale
+ * op does the work and gives gamma its gradient, so every backend runs this with ops it has. */
+int
+pf_graph_scalar_gain (PfGraph *g, const char *name, int x)
+{
+  PfTensor t;
+  if (!read_in (g, name, x, 0, &t))
+    return -1;
+  if (t.numel > INT_MAX)
+    {
+      fail (g, name, "%s has too many elements for a scalar gain", PF_SHAPE (&t));
+      return -1;
+    }
+  int one = 1, s_shape[2] = { 1, 1 }, flat[4] = { 1, 1, (int) t.numel, 1 };
+  int gamma = add_param (g, name, "gamma", 1, &one, PF_TENSOR_PARAM, PF_PARAM_INIT_ZEROS, 0);
+  int s = pf_graph_reshape (g, gamma, 2, s_shape);
+  char *node = g_strconcat (name, ".gain", NULL);
+  int y = pf_graph_channel_scale (g, node, pf_graph_reshape (g, x, 4, flat), s);
+  g_free (node);
+  return pf_graph_reshape (g, y, t.ndim, t.shape);
 }
 
 int

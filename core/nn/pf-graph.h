@@ -139,6 +139,10 @@ int pf_graph_upsample2 (PfGraph *g, int x, bool bilinear);
 int pf_graph_concat (PfGraph *g, const char *name, int k, const int *xs);
 int pf_graph_gather_channels (PfGraph *g, const char *name, int x, int k, const int *idx);
 int pf_graph_channel_scale (PfGraph *g, const char *name, int x, int s);
+/* y = gamma * x, gamma one learnt scalar "<name>.gamma" (shape [1]) that starts at 0: the gain
+ * of SAGAN's attention block (Zhang et al. 2019), which lets a network start without a branch
+ * and grow it. */
+int pf_graph_scalar_gain (PfGraph *g, const char *name, int x);
 int pf_graph_global_avgpool (PfGraph *g, int x);
 int pf_graph_linear (PfGraph *g, const char *name, int x, int in, int out, bool bias);
 int pf_graph_bmm (PfGraph *g, const char *name, int a, int b, bool ta, bool tb);

@@ -8,10 +8,15 @@
  * - CNN: ReLU between the decoder convs (as in every other decoder of §5: two linear convs
  *   would collapse into one); the SE block (reduction 16, bias-free FCs) sits between encoder
  *   and decoder, where the scaled SE variant has it; the 3D variant has no SE.
- * - Self-attention: Q, K, V are 1x1 convs C -> C with bias (§5 names no reduction), scores
- *   S = Q^T K over the h*w positions, softmax over the keys without scaling, output V S^T; no
- *   residual, no learnt gain. Convs are 3x3 with padding 1, ReLU after each (the up-sampling
- *   convs too); no output activation (§5 lists none for the attention models).
+ * - Self-attention: SAGAN's block (Zhang et al. 2019, whose Q^T K without scaling §5 follows):
+ *   Q, K, V are 1x1 convs C -> C with bias (§5 names no reduction), scores S = Q^T K over the
+ *   h*w positions, softmax over the keys, out = gamma * V S^T + x with a learnt scalar gamma
+ *   that starts at 0. Without the residual the 14x14 bottleneck of CNN + SA has no path for
+ *   where the energy is except through the attention, and it did not learn: on the plateau of
+ *   a constant image after 320 steps, PyTorch likewise after 100, while the same PyTorch run
+ *   with the gain was leaving it (docs/results.md). Convs are 3x3 with padding 1, ReLU after
+ *   each (the up-sampling convs too); no output activation (§5 lists none for the attention
+ *   models).
  * - U-Net: LeakyReLU slope 0.01 (PyTorch's default); the up path is cat([up, c1]).
  * - U-Net + SA: after each bilinear up-sampling and its 3x3 conv, concatenation with the
  *   encoder output of that size ([up, skip]), then a linear 1x1 conv back to the conv's width.
@@ -86,7 +91,8 @@ cnn_body (PfGraph *g, int x, int c_in, bool se)
 }
 
 /* ---- spatial self-attention --------------------------------------------------------------- */
-/* x [B, C, h, w]: N = h*w positions; out = V softmax(Q^T K)^T, all [B, C, N] as matrices. */
+/* x [B, C, h, w]: N = h*w positions; out = gamma V softmax(Q^T K)^T + x, the products on
+ * [B, C, N] matrices. */
 static int
 spatial_attention (PfGraph *g, int x, int batch, int c, int h, int w)
 {
@@ -99,7 +105,8 @@ spatial_attention (PfGraph *g, int x, int batch, int c, int h, int w)
   int p = pf_graph_softmax (g, s, 1.0f);
   int o = pf_graph_bmm (g, "attn.output", v, p, false, true); /* [B, C, N] = V P^T */
   int img[4] = { batch, c, h, w };
-  return pf_graph_reshape (g, o, 4, img);
+  o = pf_graph_scalar_gain (g, "attn", pf_graph_reshape (g, o, 4, img));
+  return pf_graph_add (g, "attn.residual", o, x);
 }
 
 /* Conv3x3 4->64, maxpool, 64->128, maxpool, 128->256 (ReLU each), then attention; the outputs

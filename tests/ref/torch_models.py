@@ -150,19 +150,21 @@ class EarlierCNN(nn.Module):
 
 
 class SpatialAttention(nn.Module):
-    """1x1 conv Q, K, V (C -> C), softmax(Q^T K) over the keys without scaling, V A^T."""
+    """SAGAN's block: 1x1 conv Q, K, V (C -> C), softmax(Q^T K) over the keys without scaling,
+    gamma V A^T + x with a learnt scalar gamma starting at 0."""
 
     def __init__(self, c):
         super().__init__()
         self.query = nn.Conv2d(c, c, 1)
         self.key = nn.Conv2d(c, c, 1)
         self.value = nn.Conv2d(c, c, 1)
+        self.gamma = nn.Parameter(torch.zeros(1))
 
     def forward(self, x):
         b, c, h, w = x.shape
         q, k, v = (m(x).reshape(b, c, h * w) for m in (self.query, self.key, self.value))
         a = torch.softmax(torch.bmm(q.transpose(1, 2), k), dim=-1)
-        return torch.bmm(v, a.transpose(1, 2)).reshape(b, c, h, w)
+        return self.gamma * torch.bmm(v, a.transpose(1, 2)).reshape(b, c, h, w) + x
 
 
 class SelfAttentionCNN(nn.Module):
