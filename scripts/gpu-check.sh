@@ -35,6 +35,10 @@ if [ "${GPU_E2E:-1}" != 0 ]; then
   step eval pflow eval -m $E/run-cuda-fp32/best.h5 -d $E/d.h5 --device cuda -o $E/eval
   step eval-cpu pflow eval -m $E/run-cuda-fp32/best.h5 -d $E/d.h5 --device cpu -o $E/eval-cpu
   step predict pflow predict -m $E/run-cuda-fp32/best.h5 -d $E/d.h5 --device cuda -o $E/pred.h5
+  # the earlier family on the GPU: SAGAN's gain and residual (cnn-sa), then its checkpoint back
+  step train-cnn-sa pflow train --data $E/d.h5 --device cuda --model cnn-sa --epochs 1 -q \
+    --out $E/run-cnn-sa
+  step eval-cnn-sa pflow eval -m $E/run-cnn-sa/best.h5 -d $E/d.h5 --device cuda -o $E/eval-cnn-sa
   step ablate pflow ablate -d $E/d.h5 --device cuda --variants cnn,3d --scales 1 --epochs 1 -q \
     -o $E/ablate
   for f in $E/run-*/log.csv; do cp "$f" "$O/$(basename "$(dirname "$f")").csv"; done
