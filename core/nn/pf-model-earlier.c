@@ -11,12 +11,10 @@
  * - Self-attention: SAGAN's block (Zhang et al. 2019, whose Q^T K without scaling §5 follows):
  *   Q, K, V are 1x1 convs C -> C with bias (§5 names no reduction), scores S = Q^T K over the
  *   h*w positions, softmax over the keys, out = gamma * V S^T + x with a learnt scalar gamma
- *   that starts at 0. Without the residual the 14x14 bottleneck of CNN + SA has no path for
- *   where the energy is except through the attention, and it did not learn: on the plateau of
- *   a constant image after 320 steps, PyTorch likewise after 100, while the same PyTorch run
- *   with the gain was leaving it (docs/results.md). Convs are 3x3 with padding 1, ReLU after
- *   each (the up-sampling convs too); no output activation (§5 lists none for the attention
- *   models).
+ *   that starts at 0. Without the residual, where the energy lies reaches CNN + SA's decoder
+ *   only through attention weights that start uniform, and it did not learn (docs/results.md).
+ *   Convs are 3x3 with padding 1, ReLU after each (the up-sampling convs too); no output
+ *   activation (§5 lists none for the attention models).
  * - U-Net: LeakyReLU slope 0.01 (PyTorch's default); the up path is cat([up, c1]).
  * - U-Net + SA: after each bilinear up-sampling and its 3x3 conv, concatenation with the
  *   encoder output of that size ([up, skip]), then a linear 1x1 conv back to the conv's width.
