@@ -304,21 +304,26 @@ cuda_forward (const PfBackend *be, PfGraph *g, PfNode *n, bool training)
   const float *x = pf_node_in (g, n, 0)->data;
   GError *e = NULL;
   gboolean ok = FALSE;
+  gboolean relu_done = FALSE; /* the op applied the fused ReLU in its own last pass */
   switch (n->op)
     {
     case PF_OP_CONV2D:
-      ok = pf_cuda_conv2d_forward (n->plan, x, pf_t_data (g, n->w), pf_t_data (g, n->b), y->data, &e);
+      relu_done = n->relu_after;
+      ok = (relu_done ? pf_cuda_conv2d_forward_relu : pf_cuda_conv2d_forward)
+        (n->plan, x, pf_t_data (g, n->w), pf_t_data (g, n->b), y->data, &e);
       break;
     case PF_OP_BATCHNORM:
+      relu_done = n->relu_after;
       if (training)
         ok = pf_cuda_batchnorm_forward_train (ctx, &n->d.bn, x, pf_t_data (g, n->w),
-                                              pf_t_data (g, n->b), y->data, pf_t_data (g, n->buf[0]),
-                                              pf_t_data (g, n->buf[1]), pf_t_data (g, n->saved[0]),
+                                              pf_t_data (g, n->b), y->data, relu_done,
+                                              pf_t_data (g, n->buf[0]), pf_t_data (g, n->buf[1]),
+                                              pf_t_data (g, n->saved[0]),
                                               pf_t_data (g, n->saved[1]), &e);
       else
         ok = pf_cuda_batchnorm_forward_infer (ctx, &n->d.bn, x, pf_t_data (g, n->w),
                                               pf_t_data (g, n->b), pf_t_data (g, n->buf[0]),
-                                              pf_t_data (g, n->buf[1]), y->data, &e);
+                                              pf_t_data (g, n->buf[1]), y->data, relu_done, &e);
       break;
     case PF_OP_RELU:
       ok = pf_cuda_relu_forward (ctx, y->numel, x, y->data, &e);
@@ -336,7 +341,7 @@ cuda_forward (const PfBackend *be, PfGraph *g, PfNode *n, bool training)
     default:
       g_assert_not_reached (); /* cuda_supports said no */
     }
-  if (ok && n->relu_after)
+  if (ok && n->relu_after && !relu_done)
     ok = pf_cuda_relu_forward (ctx, y->numel, y->data, y->data, &e);
   if (!ok)
     pf_backend_cuda_record_node (n, "forward", e);

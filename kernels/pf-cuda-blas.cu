@@ -50,18 +50,73 @@ add_bias_rows_kernel (size_t total, int out, const float *b, float *y)
     y[i] += b[i % out];
 }
 
-/* db[j] += sum over the m rows of dy[:, j]; one block per column, fixed summation order */
+/* Column sums in two launches. A block of COL_TILE x COL_ROWS threads sums COL_TILE adjacent
+ * columns over its slice of the rows, so a warp reads a contiguous stretch of a row (a block
+ * per column would use one float of each 32-byte sector it reads, and keep only `out` SMs
+ * busy: 32 for the row attention's 627,200 x 32 gradients); the partial sums go to scratch,
+ * and a block per column adds them up. Double accumulation in a fixed order: deterministic on
+ * a given device. */
+#define COL_TILE 32
+#define COL_ROWS 8
+
 __global__ static void
-column_sum_kernel (int m, int out, const float *dy, float *db)
+column_partial_kernel (int m, int out, int slices, const float *dy, double *part)
+{
+  __shared__ double sh[COL_ROWS][COL_TILE];
+  const int j = blockIdx.x * COL_TILE + threadIdx.x, sl = blockIdx.y;
+  double s = 0;
+  if (j < out)
+    for (size_t i = (size_t) sl * COL_ROWS + threadIdx.y; i < (size_t) m;
+         i += (size_t) slices * COL_ROWS)
+      s += dy[i * out + j];
+  sh[threadIdx.y][threadIdx.x] = s;
+  __syncthreads ();
+  if (threadIdx.y == 0 && j < out)
+    {
+      for (int r = 1; r < COL_ROWS; r++)
+        s += sh[r][threadIdx.x];
+      part[(size_t) sl * out + j] = s;
+    }
+}
+
+/* one block per column: the slices' partial sums in a fixed order (a thread's share, then the
+ * block's tree) */
+__global__ static void
+column_finish_kernel (int out, int slices, const double *part, float *db, float *db2)
 {
   __shared__ double sh[PF_CUDA_BLOCK];
-  int j = blockIdx.x;
+  const int j = blockIdx.x;
   double s = 0;
-  for (int i = threadIdx.x; i < m; i += PF_CUDA_BLOCK)
-    s += dy[(size_t) i * out + j];
+  for (int sl = threadIdx.x; sl < slices; sl += PF_CUDA_BLOCK)
+    s += part[(size_t) sl * out + j];
   s = _pf_block_sum (s, sh);
   if (threadIdx.x == 0)
-    db[j] += (float) s;
+    {
+      db[j] += (float) s;
+      if (db2)
+        db2[j] += (float) s;
+    }
+}
+
+gboolean
+_pf_cuda_column_sum (PfCudaContext *ctx, int m, int out, const float *dy, float *db, float *db2,
+                     GError **error)
+{
+  if (m <= 0 || out <= 0)
+    return TRUE;
+  const int tiles = (out + COL_TILE - 1) / COL_TILE;
+  /* enough blocks to fill the device a few times over, each with at least one row group */
+  const int want = (ctx->sm_count > 0 ? ctx->sm_count : 1) * 8;
+  const int slices = MAX (1, MIN ((want + tiles - 1) / tiles, (m + COL_ROWS - 1) / COL_ROWS));
+  double *part = (double *) _pf_cuda_scratch (ctx, (size_t) slices * out * sizeof (double), error);
+  if (!part)
+    return FALSE;
+  column_partial_kernel<<<dim3 (tiles, slices), dim3 (COL_TILE, COL_ROWS), 0, ctx->stream>>>
+    (m, out, slices, dy, part);
+  PF_CUDA_LAUNCHED ("column_partial_kernel");
+  column_finish_kernel<<<out, PF_CUDA_BLOCK, 0, ctx->stream>>> (out, slices, part, db, db2);
+  PF_CUDA_LAUNCHED ("column_finish_kernel");
+  return TRUE;
 }
 
 static gboolean
@@ -109,9 +164,6 @@ pf_cuda_linear_backward (PfCudaContext *ctx, int m, int in, int out, const float
     PF_TRY (_pf_cuda_sgemm (ctx, CUBLAS_OP_N, CUBLAS_OP_T, in, out, m, &one, x, in,
                             dy, out, &one, dw, in, error));
   if (db)
-    {
-      column_sum_kernel<<<out, PF_CUDA_BLOCK, 0, ctx->stream>>> (m, out, dy, db);
-      PF_CUDA_LAUNCHED ("column_sum_kernel");
-    }
+    PF_TRY (_pf_cuda_column_sum (ctx, m, out, dy, db, NULL, error));
   return TRUE;
 }

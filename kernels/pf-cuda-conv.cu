@@ -161,6 +161,24 @@ from_bf16_kernel (size_t n, const __nv_bfloat16 *src, float *dst, bool accumulat
     dst[i] = (accumulate ? dst[i] : 0.0f) + __bfloat162float (src[i]);
 }
 
+/* y = max(y + b[channel], 0) (b NULL: no bias): cudnnAddTensor and a ReLU launch would read
+ * and write y twice */
+__global__ static void
+bias_relu_kernel (size_t total, int c, int hw, const float *b, float *y)
+{
+  const size_t planes = total / hw;
+  PF_PLANE_LOOP (p, planes)
+    {
+      const float bc = b ? b[p % c] : 0.0f;
+      float *yp = y + p * hw;
+      PF_PLANE_ELEMENTS (j, (size_t) hw)
+        {
+          float v = yp[j] + bc;
+          yp[j] = v < 0.0f ? 0.0f : v; /* NaN passes, as in relu_forward_kernel */
+        }
+    }
+}
+
 static gboolean
 to_bf16 (PfCudaContext *ctx, size_t n, const float *src, __nv_bfloat16 *dst, GError **error)
 {
@@ -255,6 +273,8 @@ _pf_cuda_conv_core_init (PfCudaConvCore *c, PfCudaContext *ctx, int nsp, const i
   c->nx = elements (nd, xdim);
   c->nw = elements (nd, wdim);
   c->ny = elements (nd, ydim);
+  c->out_c = ydim[1];
+  c->out_inner = (int) (c->ny / ((size_t) ydim[0] * ydim[1]));
   if (!set_tensor (&c->x_desc, CUDNN_DATA_FLOAT, nd, xdim, error)
       || !set_filter (&c->w_desc, CUDNN_DATA_FLOAT, nd, wdim, error))
     return FALSE;
@@ -333,7 +353,7 @@ _pf_cuda_conv_core_clear (PfCudaConvCore *c)
 
 gboolean
 _pf_cuda_conv_core_forward (PfCudaConvCore *c, const float *x, const float *w, const float *b,
-                            float *y, GError **error)
+                            gboolean relu, float *y, GError **error)
 {
   PfCudaContext *ctx = c->ctx;
   const float one = 1.0f, zero = 0.0f;
@@ -356,7 +376,14 @@ _pf_cuda_conv_core_forward (PfCudaConvCore *c, const float *x, const float *w, c
                                              c->conv_desc, c->fwd_algo, ctx->conv_ws,
                                              c->workspace_bytes, &zero, c->y_desc, y));
     }
-  if (b)
+  if (relu)
+    {
+      const size_t planes = c->ny / c->out_inner;
+      bias_relu_kernel<<<_pf_cuda_plane_grid (ctx, planes, c->out_inner), PF_CUDA_BLOCK, 0,
+                         ctx->stream>>> (c->ny, c->out_c, c->out_inner, b, y);
+      PF_CUDA_LAUNCHED ("bias_relu_kernel");
+    }
+  else if (b)
     PF_CUDNN_TRY (cudnnAddTensor (ctx->cudnn, &one, c->b_desc, b, &one, c->y_desc, y));
   return TRUE;
 }
@@ -484,7 +511,14 @@ gboolean
 pf_cuda_conv2d_forward (PfCudaConv2dPlan *p, const float *x, const float *w, const float *b,
                         float *y, GError **error)
 {
-  return _pf_cuda_conv_core_forward (&p->core, x, w, b, y, error);
+  return _pf_cuda_conv_core_forward (&p->core, x, w, b, FALSE, y, error);
+}
+
+gboolean
+pf_cuda_conv2d_forward_relu (PfCudaConv2dPlan *p, const float *x, const float *w, const float *b,
+                             float *y, GError **error)
+{
+  return _pf_cuda_conv_core_forward (&p->core, x, w, b, TRUE, y, error);
 }
 
 gboolean

@@ -76,7 +76,7 @@ gboolean
 pf_cuda_conv3d_forward (PfCudaConv3dPlan *p, const float *x, const float *w, const float *b,
                         float *y, GError **error)
 {
-  return _pf_cuda_conv_core_forward (&p->core, x, w, b, y, error);
+  return _pf_cuda_conv_core_forward (&p->core, x, w, b, FALSE, y, error);
 }
 
 gboolean

@@ -147,24 +147,6 @@ gates_backward_kernel (size_t total, int T, int H, int t, const float *gates, co
     }
 }
 
-/* db_ih[j] += s, db_hh[j] += s with s the sum of column j of da [rows, g]: one block per
- * column, fixed summation order in double (deterministic). Either output may be NULL. */
-__global__ static void
-bias_grad_kernel (int rows, int g, const float *da, float *db_ih, float *db_hh)
-{
-  __shared__ double sh[PF_CUDA_BLOCK];
-  const int j = blockIdx.x;
-  double s = 0;
-  for (int r = threadIdx.x; r < rows; r += PF_CUDA_BLOCK)
-    s += da[(size_t) r * g + j];
-  s = _pf_block_sum (s, sh);
-  if (threadIdx.x == 0)
-    {
-      db_ih[j] += (float) s;
-      db_hh[j] += (float) s;
-    }
-}
-
 /* ---- helpers ------------------------------------------------------------------------------ */
 /* dst = src (n floats), or zeros when src is NULL; queued on the stream */
 static gboolean
@@ -338,8 +320,8 @@ pf_cuda_lstm_backward (PfCudaContext *ctx, const PfLstmDesc *d, const float *x, 
           /* dW_hh [G, H] += da^T [G, BT] h_prev [BT, H] */
           PF_TRY (_pf_cuda_sgemm (ctx, CUBLAS_OP_N, CUBLAS_OP_T, H, G, (int) BT, &one,
                                   v.dseq, H, v.da, G, &one, dw_hh, H, error));
-          bias_grad_kernel<<<G, PF_CUDA_BLOCK, 0, ctx->stream>>> ((int) BT, G, v.da, db_ih, db_hh);
-          PF_CUDA_LAUNCHED ("bias_grad_kernel");
+          /* db_ih and db_hh both get the column sums of da */
+          PF_TRY (_pf_cuda_column_sum (ctx, (int) BT, G, v.da, db_ih, db_hh, error));
         }
 
       /* Gradient w.r.t. this layer's inputs, da [BT, G] W_ih [G, in]: overwrites dseq for the

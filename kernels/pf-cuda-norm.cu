@@ -14,10 +14,6 @@
 #include <math.h>
 #include "pf-cuda-private.h"
 
-#define GRID_STRIDE(i, n) \
-  for (size_t i = blockIdx.x * (size_t) blockDim.x + threadIdx.x; i < (n); \
-       i += (size_t) gridDim.x * blockDim.x)
-
 /* Slices per channel: enough (channel, slice) blocks to fill the device a few times over. */
 static int
 bn_slices (const PfCudaContext *ctx, const PfBatchNormDesc *d)
@@ -96,14 +92,24 @@ bn_stats_finish_kernel (int c, int slices, double count, float eps, float moment
 }
 
 /* y = (x - mean) * (invstd * gamma) + beta: the product of the two per-channel factors is
- * rounded once per channel, not per element as in the reference; far inside the tolerance. */
+ * rounded once per channel, not per element as in the reference; far inside the tolerance.
+ * With relu, the ReLU that follows (the planner's relu_after) in the same pass. */
 __global__ static void
-bn_apply_kernel (size_t total, int c, int hw, const float *x, const float *coef, float *y)
+bn_apply_kernel (size_t total, int c, int hw, const float *x, const float *coef, float *y,
+                 int relu)
 {
-  GRID_STRIDE (i, total)
+  const size_t planes = total / hw;
+  PF_PLANE_LOOP (p, planes)
     {
-      int ch = (int) ((i / hw) % c);
-      y[i] = fmaf (x[i] - coef[3 * ch], coef[3 * ch + 1], coef[3 * ch + 2]);
+      const int ch = (int) (p % c);
+      const float mean = coef[3 * ch], k = coef[3 * ch + 1], beta = coef[3 * ch + 2];
+      const float *xp = x + p * hw;
+      float *yp = y + p * hw;
+      PF_PLANE_ELEMENTS (j, (size_t) hw)
+        {
+          float v = fmaf (xp[j] - mean, k, beta);
+          yp[j] = relu && v < 0.0f ? 0.0f : v; /* NaN passes, as in relu_forward_kernel */
+        }
     }
 }
 
@@ -152,11 +158,18 @@ __global__ static void
 bn_backward_dx_kernel (size_t total, int c, int hw, const float *x, const float *save_mean,
                        const float *save_invstd, const float *coef, const float *dy, float *dx)
 {
-  GRID_STRIDE (i, total)
+  const size_t planes = total / hw;
+  PF_PLANE_LOOP (p, planes)
     {
-      int ch = (int) ((i / hw) % c);
-      float xhat = (x[i] - save_mean[ch]) * save_invstd[ch];
-      dx[i] += coef[3 * ch] * (dy[i] - coef[3 * ch + 1] - xhat * coef[3 * ch + 2]);
+      const int ch = (int) (p % c);
+      const float mean = save_mean[ch], invstd = save_invstd[ch];
+      const float k = coef[3 * ch], mean_dy = coef[3 * ch + 1], mean_dyx = coef[3 * ch + 2];
+      const size_t off = p * hw;
+      PF_PLANE_ELEMENTS (j, (size_t) hw)
+        {
+          float xhat = (x[off + j] - mean) * invstd;
+          dx[off + j] += k * (dy[off + j] - mean_dy - xhat * mean_dyx);
+        }
     }
 }
 
@@ -172,7 +185,7 @@ check_desc (const PfBatchNormDesc *d, GError **error)
 
 gboolean
 pf_cuda_batchnorm_forward_train (PfCudaContext *ctx, const PfBatchNormDesc *d, const float *x,
-                                 const float *gamma, const float *beta, float *y,
+                                 const float *gamma, const float *beta, float *y, gboolean relu,
                                  float *running_mean, float *running_var, float *save_mean,
                                  float *save_invstd, GError **error)
 {
@@ -193,8 +206,8 @@ pf_cuda_batchnorm_forward_train (PfCudaContext *ctx, const PfBatchNormDesc *d, c
      running_var, save_mean, save_invstd, coef);
   PF_CUDA_LAUNCHED ("bn_stats_finish_kernel");
   size_t total = (size_t) d->n * d->c * d->hw;
-  bn_apply_kernel<<<_pf_cuda_grid (ctx, total), PF_CUDA_BLOCK, 0, ctx->stream>>>
-    (total, d->c, d->hw, x, coef, y);
+  bn_apply_kernel<<<_pf_cuda_plane_grid (ctx, (size_t) d->n * d->c, d->hw), PF_CUDA_BLOCK, 0,
+                    ctx->stream>>> (total, d->c, d->hw, x, coef, y, relu);
   PF_CUDA_LAUNCHED ("bn_apply_kernel");
   return TRUE;
 }
@@ -202,7 +215,8 @@ pf_cuda_batchnorm_forward_train (PfCudaContext *ctx, const PfBatchNormDesc *d, c
 gboolean
 pf_cuda_batchnorm_forward_infer (PfCudaContext *ctx, const PfBatchNormDesc *d, const float *x,
                                  const float *gamma, const float *beta, const float *running_mean,
-                                 const float *running_var, float *y, GError **error)
+                                 const float *running_var, float *y, gboolean relu,
+                                 GError **error)
 {
   if (!check_desc (d, error))
     return FALSE;
@@ -213,8 +227,8 @@ pf_cuda_batchnorm_forward_infer (PfCudaContext *ctx, const PfBatchNormDesc *d, c
   bn_infer_coef_kernel<<<(d->c + 127) / 128, 128, 0, ctx->stream>>>
     (d->c, d->eps, gamma, beta, running_mean, running_var, coef);
   PF_CUDA_LAUNCHED ("bn_infer_coef_kernel");
-  bn_apply_kernel<<<_pf_cuda_grid (ctx, total), PF_CUDA_BLOCK, 0, ctx->stream>>>
-    (total, d->c, d->hw, x, coef, y);
+  bn_apply_kernel<<<_pf_cuda_plane_grid (ctx, (size_t) d->n * d->c, d->hw), PF_CUDA_BLOCK, 0,
+                    ctx->stream>>> (total, d->c, d->hw, x, coef, y, relu);
   PF_CUDA_LAUNCHED ("bn_apply_kernel");
   return TRUE;
 }
@@ -245,7 +259,8 @@ pf_cuda_batchnorm_backward (PfCudaContext *ctx, const PfBatchNormDesc *d, const 
   if (dx)
     {
       size_t total = (size_t) d->n * d->c * d->hw;
-      bn_backward_dx_kernel<<<_pf_cuda_grid (ctx, total), PF_CUDA_BLOCK, 0, ctx->stream>>>
+      bn_backward_dx_kernel<<<_pf_cuda_plane_grid (ctx, (size_t) d->n * d->c, d->hw),
+                              PF_CUDA_BLOCK, 0, ctx->stream>>>
         (total, d->c, d->hw, x, save_mean, save_invstd, coef, dy, dx);
       PF_CUDA_LAUNCHED ("bn_backward_dx_kernel");
     }

@@ -70,6 +70,7 @@ typedef struct {
   cudnnMathType_t fwd_math, bwd_data_math, bwd_filter_math;
   size_t workspace_bytes; /* of the context's shared convolution workspace */
   size_t nx, nw, ny;      /* elements of x, w and y */
+  int out_c, out_inner;   /* y's channels, and elements per (sample, channel) plane */
   /* planned in BF16 mode: the plan keeps the mode it was made in, whatever the context's is
    * when it runs (its descriptors and algorithms belong to that mode) */
   gboolean bf16;
@@ -82,8 +83,9 @@ gboolean _pf_cuda_conv_core_init (PfCudaConvCore *c, PfCudaContext *ctx, int nsp
                                   const int *wdim, const int *ydim, const int *pad,
                                   const int *stride, GError **error);
 void _pf_cuda_conv_core_clear (PfCudaConvCore *c);
+/* y = conv(x, w) + b (b may be NULL), then max(y, 0) in the same pass when relu */
 gboolean _pf_cuda_conv_core_forward (PfCudaConvCore *c, const float *x, const float *w,
-                                     const float *b, float *y, GError **error);
+                                     const float *b, gboolean relu, float *y, GError **error);
 gboolean _pf_cuda_conv_core_backward (PfCudaConvCore *c, const float *x, const float *w,
                                       const float *dy, float *dx, float *dw, float *db,
                                       GError **error);
@@ -125,7 +127,37 @@ _pf_cuda_grid (const PfCudaContext *ctx, size_t n)
   return (unsigned int) (need < cap ? need : cap);
 }
 
+/* db[j] += sum over the m rows of the row-major [m, out] matrix dy of column j (and db2[j] the
+ * same, when not NULL), in a fixed order (deterministic): the reduction of every bias gradient
+ * (pf-cuda-blas.cu). */
+gboolean _pf_cuda_column_sum (PfCudaContext *ctx, int m, int out, const float *dy, float *db,
+                              float *db2, GError **error);
+
 #ifdef __CUDACC__
+/* A grid for a loop over `planes` planes of `hw` elements each (plane p of an NC... tensor is
+ * channel p % c): blockIdx.y walks the planes and x the elements of a plane, so a kernel finds
+ * its channel with one division per plane rather than a 64-bit one per element. About as many
+ * blocks as _pf_cuda_grid. */
+static inline dim3
+_pf_cuda_plane_grid (const PfCudaContext *ctx, size_t planes, size_t hw)
+{
+  size_t cap = (size_t) (ctx->sm_count > 0 ? ctx->sm_count : 1) * 16;
+  size_t gx = (hw + PF_CUDA_BLOCK - 1) / PF_CUDA_BLOCK;
+  gx = gx < cap ? gx : cap;
+  size_t gy = cap / gx;
+  gy = gy < 1 ? 1 : gy;
+  gy = gy < planes ? gy : planes;
+  gy = gy < 65535 ? gy : 65535;
+  return dim3 ((unsigned int) gx, (unsigned int) gy);
+}
+
+/* for each plane p of this block's share and each element j of it */
+#define PF_PLANE_LOOP(p, planes) \
+  for (size_t p = blockIdx.y; p < (planes); p += gridDim.y)
+#define PF_PLANE_ELEMENTS(j, hw) \
+  for (size_t j = blockIdx.x * (size_t) blockDim.x + threadIdx.x; j < (hw); \
+       j += (size_t) gridDim.x * blockDim.x)
+
 /* Sum of v over a block of PF_CUDA_BLOCK threads, in a fixed order (deterministic); every
  * thread gets the result. `sh` is a __shared__ double[PF_CUDA_BLOCK]. */
 static __device__ __forceinline__ double

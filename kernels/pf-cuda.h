@@ -109,6 +109,9 @@ size_t pf_cuda_conv2d_plan_workspace (const PfCudaConv2dPlan *plan);
 /* y = conv(x, w) + b; b may be NULL. */
 gboolean pf_cuda_conv2d_forward (PfCudaConv2dPlan *plan, const float *x, const float *w,
                                  const float *b, float *y, GError **error);
+/* y = max(conv(x, w) + b, 0): the ReLU in the pass that adds the bias. */
+gboolean pf_cuda_conv2d_forward_relu (PfCudaConv2dPlan *plan, const float *x, const float *w,
+                                      const float *b, float *y, GError **error);
 /* dx += conv^T(dy, w), dw += corr(x, dy), db += sum(dy); each may be NULL. */
 gboolean pf_cuda_conv2d_backward (PfCudaConv2dPlan *plan, const float *x, const float *w,
                                   const float *dy, float *dx, float *dw, float *db, GError **error);
@@ -117,15 +120,17 @@ gboolean pf_cuda_conv2d_backward (PfCudaConv2dPlan *plan, const float *x, const 
 /* Same contract as pf_batchnorm_*_ref: batch statistics with the biased variance, running_var
  * updated with the unbiased one (the biased one when n*hw == 1), save_mean and
  * save_invstd = 1/sqrt(biased var + eps) kept for the backward pass. gamma, beta, the running
- * statistics and the saved ones may be NULL (gamma 1, beta 0, no update, not saved). */
+ * statistics and the saved ones may be NULL (gamma 1, beta 0, no update, not saved). With
+ * relu, y is max(y, 0) in the same pass (the ReLU the planner fused into the layer). */
 gboolean pf_cuda_batchnorm_forward_train (PfCudaContext *ctx, const PfBatchNormDesc *d,
                                           const float *x, const float *gamma, const float *beta,
-                                          float *y, float *running_mean, float *running_var,
-                                          float *save_mean, float *save_invstd, GError **error);
+                                          float *y, gboolean relu, float *running_mean,
+                                          float *running_var, float *save_mean,
+                                          float *save_invstd, GError **error);
 gboolean pf_cuda_batchnorm_forward_infer (PfCudaContext *ctx, const PfBatchNormDesc *d,
                                           const float *x, const float *gamma, const float *beta,
                                           const float *running_mean, const float *running_var,
-                                          float *y, GError **error);
+                                          float *y, gboolean relu, GError **error);
 gboolean pf_cuda_batchnorm_backward (PfCudaContext *ctx, const PfBatchNormDesc *d, const float *x,
                                      const float *gamma, const float *save_mean,
                                      const float *save_invstd, const float *dy, float *dx,

@@ -98,6 +98,37 @@ check_conv (const PfConv2dDesc *d, guint32 seed)
   g_test_message ("conv plan workspace: %zu bytes", pf_cuda_conv2d_plan_workspace (plan));
   PfTestConv c = pf_test_conv2d (d, plan);
   pf_test_conv_check (&c, "conv2d", seed, TOL_FWD, TOL_BWD, TOL_BWD);
+
+  /* the bias and a fused ReLU in one pass, with and without a bias: max(reference, 0) */
+  GRand *r = g_rand_new_with_seed (seed + 1000);
+  float *x = rand_host (r, c.nx, -1, 1), *w = rand_host (r, c.nw, -1, 1);
+  float *b = rand_host (r, c.nb, -1, 1), *y_ref = g_new (float, c.ny);
+  float *x_d = dev_from (x, c.nx), *w_d = dev_from (w, c.nw), *b_d = dev_from (b, c.nb);
+  float *y_d = dev_poisoned (c.ny);
+  for (int with_bias = 0; with_bias < 2; with_bias++)
+    {
+      pf_conv2d_forward_ref (d, x, w, with_bias ? b : NULL, y_ref);
+      size_t negative = 0;
+      for (size_t i = 0; i < c.ny; i++)
+        if (y_ref[i] < 0.0f)
+          {
+            y_ref[i] = 0.0f;
+            negative++;
+          }
+      g_assert_cmpuint (negative, >, c.ny / 5); /* the ReLU has work to do */
+      OK (pf_cuda_fill (ctx, c.ny, NAN, y_d, &error));
+      OK (pf_cuda_conv2d_forward_relu (plan, x_d, w_d, with_bias ? b_d : NULL, y_d, &error));
+      check_dev (with_bias ? "conv2d forward + bias + relu" : "conv2d forward + relu", y_d, y_ref,
+                 c.ny, TOL_FWD);
+    }
+  float *devs[] = { x_d, w_d, b_d, y_d };
+  for (guint i = 0; i < G_N_ELEMENTS (devs); i++)
+    dev_free (devs[i]);
+  g_free (x);
+  g_free (w);
+  g_free (b);
+  g_free (y_ref);
+  g_rand_free (r);
   pf_cuda_conv2d_plan_free (plan);
 }
 
@@ -117,11 +148,10 @@ test_conv2d (void)
 
 /* ---- batch normalisation ------------------------------------------------------------- */
 static void
-test_batchnorm (void)
+check_batchnorm (const PfBatchNormDesc *shape, guint32 seed)
 {
-  NEED_GPU ();
-  GRand *r = g_rand_new_with_seed (21);
-  PfBatchNormDesc d = { .n = 3, .c = 5, .hw = 37, .eps = 1e-5f, .momentum = 0.1f };
+  GRand *r = g_rand_new_with_seed (seed);
+  const PfBatchNormDesc d = *shape;
   const size_t nx = (size_t) d.n * d.c * d.hw, nc = d.c;
   float *x = rand_host (r, nx, -1, 3); /* a mean away from zero */
   float *gamma = rand_host (r, nc, 0.5, 1.5), *beta = rand_host (r, nc, -1, 1);
@@ -136,7 +166,8 @@ test_batchnorm (void)
   float *x_d = dev_from (x, nx), *g_d = dev_from (gamma, nc), *b_d = dev_from (beta, nc);
   float *rm_d = dev_from (rm0, nc), *rv_d = dev_from (rv0, nc);
   float *y_d = dev_poisoned (nx), *sm_d = dev_poisoned (nc), *si_d = dev_poisoned (nc);
-  OK (pf_cuda_batchnorm_forward_train (ctx, &d, x_d, g_d, b_d, y_d, rm_d, rv_d, sm_d, si_d, &error));
+  OK (pf_cuda_batchnorm_forward_train (ctx, &d, x_d, g_d, b_d, y_d, FALSE, rm_d, rv_d, sm_d, si_d,
+                                       &error));
   check_dev ("batchnorm train y", y_d, y_ref, nx, TOL_FWD);
   check_dev ("batchnorm running_mean", rm_d, rm_ref, nc, TOL_FWD);
   check_dev ("batchnorm running_var (unbiased)", rv_d, rv_ref, nc, TOL_FWD);
@@ -146,15 +177,29 @@ test_batchnorm (void)
   /* without affine parameters or running statistics */
   pf_batchnorm_forward_train_ref (&d, x, NULL, NULL, y_ref, NULL, NULL, NULL, NULL);
   OK (pf_cuda_fill (ctx, nx, NAN, y_d, &error));
-  OK (pf_cuda_batchnorm_forward_train (ctx, &d, x_d, NULL, NULL, y_d, NULL, NULL, NULL, NULL, &error));
+  OK (pf_cuda_batchnorm_forward_train (ctx, &d, x_d, NULL, NULL, y_d, FALSE, NULL, NULL, NULL, NULL,
+                                       &error));
   check_dev ("batchnorm train y, no affine", y_d, y_ref, nx, TOL_FWD);
+
+  /* the fused ReLU: max(y, 0) in the same pass (normalised data: about half is negative) */
+  for (size_t i = 0; i < nx; i++)
+    y_ref[i] = y_ref[i] < 0.0f ? 0.0f : y_ref[i];
+  OK (pf_cuda_fill (ctx, nx, NAN, y_d, &error));
+  OK (pf_cuda_batchnorm_forward_train (ctx, &d, x_d, NULL, NULL, y_d, TRUE, NULL, NULL, NULL, NULL,
+                                       &error));
+  check_dev ("batchnorm train y + relu", y_d, y_ref, nx, TOL_FWD);
 
   /* inference from the (random) running statistics */
   pf_batchnorm_forward_infer_ref (&d, x, gamma, beta, rm0, rv0, y_ref);
   float *rm0_d = dev_from (rm0, nc), *rv0_d = dev_from (rv0, nc);
   OK (pf_cuda_fill (ctx, nx, NAN, y_d, &error));
-  OK (pf_cuda_batchnorm_forward_infer (ctx, &d, x_d, g_d, b_d, rm0_d, rv0_d, y_d, &error));
+  OK (pf_cuda_batchnorm_forward_infer (ctx, &d, x_d, g_d, b_d, rm0_d, rv0_d, y_d, FALSE, &error));
   check_dev ("batchnorm infer y", y_d, y_ref, nx, TOL_FWD);
+  for (size_t i = 0; i < nx; i++)
+    y_ref[i] = y_ref[i] < 0.0f ? 0.0f : y_ref[i];
+  OK (pf_cuda_fill (ctx, nx, NAN, y_d, &error));
+  OK (pf_cuda_batchnorm_forward_infer (ctx, &d, x_d, g_d, b_d, rm0_d, rv0_d, y_d, TRUE, &error));
+  check_dev ("batchnorm infer y + relu", y_d, y_ref, nx, TOL_FWD);
 
   /* backward from the CPU's saved statistics, into random gradients */
   float *dx_ref = dup_floats (dx0, nx), *dg_ref = dup_floats (dg0, nc), *db_ref = dup_floats (db0, nc);
@@ -175,6 +220,17 @@ test_batchnorm (void)
   for (guint i = 0; i < G_N_ELEMENTS (hosts); i++)
     g_free (hosts[i]);
   g_rand_free (r);
+}
+
+static void
+test_batchnorm (void)
+{
+  NEED_GPU ();
+  PfBatchNormDesc small = { .n = 3, .c = 5, .hw = 37, .eps = 1e-5f, .momentum = 0.1f };
+  check_batchnorm (&small, 21);
+  /* more (sample, channel) planes than the plane grid has rows, and planes longer than a block */
+  PfBatchNormDesc many = { .n = 61, .c = 47, .hw = 301, .eps = 1e-5f, .momentum = 0.1f };
+  check_batchnorm (&many, 22);
 }
 
 /* ---- linear -------------------------------------------------------------------------- */
@@ -216,6 +272,37 @@ test_linear (void)
   float *hosts[] = { x, w, b, dy, dx0, dw0, db0, y_ref, dx_ref, dw_ref, db_ref };
   for (guint i = 0; i < G_N_ELEMENTS (hosts); i++)
     g_free (hosts[i]);
+  g_rand_free (r);
+}
+
+/* The bias gradient over many rows (the row attention's linears see m = 627,200 tokens) and a
+ * width that is not a multiple of the 32-column tile: the two-launch column sum. */
+static void
+test_linear_long (void)
+{
+  NEED_GPU ();
+  GRand *r = g_rand_new_with_seed (33);
+  const int m = 200003, in = 3;
+  for (int out = 45; out <= 64; out += 19)
+    {
+      const size_t nx = (size_t) m * in, nw = (size_t) out * in, ny = (size_t) m * out;
+      float *x = rand_host (r, nx, -1, 1), *w = rand_host (r, nw, -1, 1);
+      float *dy = rand_host (r, ny, -1, 1), *db0 = rand_host (r, out, -1, 1);
+      float *dw0 = rand_host (r, nw, -1, 1);
+      float *dw_ref = dup_floats (dw0, nw), *db_ref = dup_floats (db0, out);
+      pf_linear_backward_ref (m, in, out, x, w, dy, NULL, dw_ref, db_ref);
+      float *x_d = dev_from (x, nx), *w_d = dev_from (w, nw), *dy_d = dev_from (dy, ny);
+      float *dw_d = dev_from (dw0, nw), *db_d = dev_from (db0, out);
+      OK (pf_cuda_linear_backward (ctx, m, in, out, x_d, w_d, dy_d, NULL, dw_d, db_d, &error));
+      check_dev ("linear backward db, long", db_d, db_ref, out, TOL_BWD);
+      check_dev ("linear backward dw, long", dw_d, dw_ref, nw, TOL_BWD);
+      float *devs[] = { x_d, w_d, dy_d, dw_d, db_d };
+      for (guint i = 0; i < G_N_ELEMENTS (devs); i++)
+        dev_free (devs[i]);
+      float *hosts[] = { x, w, dy, db0, dw0, dw_ref, db_ref };
+      for (guint i = 0; i < G_N_ELEMENTS (hosts); i++)
+        g_free (hosts[i]);
+    }
   g_rand_free (r);
 }
 
@@ -467,7 +554,7 @@ test_train_step (void)
       OK (pf_cuda_memset (ctx, dh2_d, 0, nh * sizeof (float), &error));
       OK (pf_cuda_conv2d_forward (p1, x_d, PRM (P_d, 0), PRM (P_d, 1), h1_d, &error));
       OK (pf_cuda_batchnorm_forward_train (ctx, &bn, h1_d, PRM (P_d, 2), PRM (P_d, 3), h2_d,
-                                           rm_d, rv_d, sm_d, si_d, &error));
+                                           FALSE, rm_d, rv_d, sm_d, si_d, &error));
       OK (pf_cuda_relu_forward (ctx, nh, h2_d, h2_d, &error));
       OK (pf_cuda_conv2d_forward (p2, h2_d, PRM (P_d, 4), PRM (P_d, 5), y_d, &error));
       OK (pf_cuda_wmse_loss (ctx, B, (size_t) H * W, y_d, t_d, 1.0f, loss_d, dy_d, &error));
@@ -521,6 +608,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cuda/conv2d", test_conv2d);
   g_test_add_func ("/cuda/batchnorm", test_batchnorm);
   g_test_add_func ("/cuda/linear", test_linear);
+  g_test_add_func ("/cuda/linear-long", test_linear_long);
   g_test_add_func ("/cuda/eltwise", test_eltwise);
   g_test_add_func ("/cuda/loss/mse", test_loss_mse);
   g_test_add_func ("/cuda/loss/wmse", test_loss_wmse);
