@@ -4,7 +4,8 @@
  * copies the input, the target and one loss value.
  *
  * The layout mirrors pf-backend-cpu.c: forward overwrites, backward accumulates, a fused ReLU
- * runs in place after the op and masks dy before the op's backward. Everything is queued on
+ * masks dy before the op's backward and runs in the op's last pass (convolution, BatchNorm) or
+ * in place after it; a convolution that feeds a BatchNorm leaves its bias to it (bias_taker). Everything is queued on
  * the context's one stream, so the order of the host calls is the order on the device.
  *
  * The PfBackend/PfMemory callbacks that return void keep the first error in `pending` (under
@@ -269,23 +270,90 @@ cuda_supports (const PfBackend *be, PfGraph *g, const PfNode *n)
     }
 }
 
+/* The backend's state of a node (n->plan): a convolution's cuDNN plan, and for a convolution
+ * followed by a BatchNorm, the bias the BatchNorm adds for it. */
+typedef struct {
+  PfCudaConv2dPlan *conv; /* PF_OP_CONV2D */
+  gboolean bias_deferred; /* PF_OP_CONV2D: the BatchNorm that reads y adds the bias */
+  int x_bias;             /* PF_OP_BATCHNORM: that bias's tensor, or -1 */
+} CudaNode;
+
+/* A convolution whose output only a BatchNorm of this backend reads leaves its bias to that
+ * BatchNorm, which adds it to x in each of its passes (in float, as cudnnAddTensor would), so
+ * the convolution's output is not read and written once more just for the bias. The bias's
+ * gradient is still the convolution's (the sum of its dy). Returns that BatchNorm, or NULL. */
+static PfNode *
+bias_taker (const PfBackend *be, PfGraph *g, const PfNode *conv)
+{
+  if (conv->op != PF_OP_CONV2D || conv->b < 0 || conv->relu_after
+      || conv->out == pf_graph_output_id (g))
+    return NULL;
+  PfNode *taker = NULL;
+  for (int i = 0; i < pf_graph_n_nodes (g); i++)
+    {
+      PfNode *n = pf_graph_node (g, i);
+      gboolean reads = n->op == PF_OP_LSTM
+                       && (n->d.lstm.h0 == conv->out || n->d.lstm.c0 == conv->out);
+      for (int k = 0; k < n->n_in; k++)
+        reads = reads || n->in[k] == conv->out;
+      if (!reads)
+        continue;
+      if (taker || n->skip || n->op != PF_OP_BATCHNORM || n->in[0] != conv->out)
+        return NULL;
+      taker = n;
+    }
+  return taker && be->supports (be, g, taker) ? taker : NULL;
+}
+
+/* the convolution whose bias the BatchNorm bn adds, or NULL */
+static const PfNode *
+bias_giver (const PfBackend *be, PfGraph *g, const PfNode *bn)
+{
+  for (int i = 0; i < pf_graph_n_nodes (g); i++)
+    {
+      PfNode *n = pf_graph_node (g, i);
+      if (n->op == PF_OP_CONV2D && n->out == bn->in[0])
+        return bias_taker (be, g, n) == bn ? n : NULL;
+    }
+  return NULL;
+}
+
 static gboolean
 cuda_prepare (const PfBackend *be, PfGraph *g, PfNode *n, GError **error)
 {
-  if (n->op != PF_OP_CONV2D)
+  if (n->op != PF_OP_CONV2D && n->op != PF_OP_BATCHNORM)
     return TRUE;
   PfCudaContext *ctx = get_context (error);
   if (!ctx)
     return FALSE;
-  n->plan = pf_cuda_conv2d_plan_new (ctx, &n->d.conv2d, error);
-  return n->plan != NULL;
+  CudaNode *cn = g_new0 (CudaNode, 1);
+  cn->x_bias = -1;
+  if (n->op == PF_OP_CONV2D)
+    {
+      cn->conv = pf_cuda_conv2d_plan_new (ctx, &n->d.conv2d, error);
+      if (!cn->conv)
+        {
+          g_free (cn);
+          return FALSE;
+        }
+      cn->bias_deferred = bias_taker (be, g, n) != NULL;
+    }
+  else
+    {
+      const PfNode *giver = bias_giver (be, g, n);
+      cn->x_bias = giver ? giver->b : -1;
+    }
+  n->plan = cn;
+  return TRUE;
 }
 
 static void
 cuda_release (const PfBackend *be, PfNode *n)
 {
-  if (n->op == PF_OP_CONV2D && n->plan)
-    pf_cuda_conv2d_plan_free (n->plan);
+  CudaNode *cn = n->plan;
+  if (cn && cn->conv)
+    pf_cuda_conv2d_plan_free (cn->conv);
+  g_free (cn);
   n->plan = NULL;
 }
 
@@ -304,26 +372,29 @@ cuda_forward (const PfBackend *be, PfGraph *g, PfNode *n, bool training)
   const float *x = pf_node_in (g, n, 0)->data;
   GError *e = NULL;
   gboolean ok = FALSE;
+  const CudaNode *cn = n->plan;
   gboolean relu_done = FALSE; /* the op applied the fused ReLU in its own last pass */
   switch (n->op)
     {
     case PF_OP_CONV2D:
       relu_done = n->relu_after;
       ok = (relu_done ? pf_cuda_conv2d_forward_relu : pf_cuda_conv2d_forward)
-        (n->plan, x, pf_t_data (g, n->w), pf_t_data (g, n->b), y->data, &e);
+        (cn->conv, x, pf_t_data (g, n->w), cn->bias_deferred ? NULL : pf_t_data (g, n->b),
+         y->data, &e);
       break;
     case PF_OP_BATCHNORM:
       relu_done = n->relu_after;
       if (training)
-        ok = pf_cuda_batchnorm_forward_train (ctx, &n->d.bn, x, pf_t_data (g, n->w),
-                                              pf_t_data (g, n->b), y->data, relu_done,
-                                              pf_t_data (g, n->buf[0]), pf_t_data (g, n->buf[1]),
-                                              pf_t_data (g, n->saved[0]),
+        ok = pf_cuda_batchnorm_forward_train (ctx, &n->d.bn, x, pf_t_data (g, cn->x_bias),
+                                              pf_t_data (g, n->w), pf_t_data (g, n->b), y->data,
+                                              relu_done, pf_t_data (g, n->buf[0]),
+                                              pf_t_data (g, n->buf[1]), pf_t_data (g, n->saved[0]),
                                               pf_t_data (g, n->saved[1]), &e);
       else
-        ok = pf_cuda_batchnorm_forward_infer (ctx, &n->d.bn, x, pf_t_data (g, n->w),
-                                              pf_t_data (g, n->b), pf_t_data (g, n->buf[0]),
-                                              pf_t_data (g, n->buf[1]), y->data, relu_done, &e);
+        ok = pf_cuda_batchnorm_forward_infer (ctx, &n->d.bn, x, pf_t_data (g, cn->x_bias),
+                                              pf_t_data (g, n->w), pf_t_data (g, n->b),
+                                              pf_t_data (g, n->buf[0]), pf_t_data (g, n->buf[1]),
+                                              y->data, relu_done, &e);
       break;
     case PF_OP_RELU:
       ok = pf_cuda_relu_forward (ctx, y->numel, x, y->data, &e);
@@ -355,6 +426,7 @@ cuda_backward (const PfBackend *be, PfGraph *g, PfNode *n)
   PfTensor *tx = pf_node_in (g, n, 0);
   const float *x = tx->data;
   float *dx = tx->grad, *dy = y->grad;
+  const CudaNode *cn = n->plan;
   GError *e = NULL;
   gboolean ok = TRUE;
   if (n->relu_after)
@@ -363,13 +435,14 @@ cuda_backward (const PfBackend *be, PfGraph *g, PfNode *n)
     switch (n->op)
       {
       case PF_OP_CONV2D:
-        ok = pf_cuda_conv2d_backward (n->plan, x, pf_t_data (g, n->w), dy, dx, pf_t_grad (g, n->w),
-                                      pf_t_grad (g, n->b), &e);
+        ok = pf_cuda_conv2d_backward (cn->conv, x, pf_t_data (g, n->w), dy, dx,
+                                      pf_t_grad (g, n->w), pf_t_grad (g, n->b), &e);
         break;
       case PF_OP_BATCHNORM:
-        ok = pf_cuda_batchnorm_backward (ctx, &n->d.bn, x, pf_t_data (g, n->w),
-                                         pf_t_data (g, n->saved[0]), pf_t_data (g, n->saved[1]), dy,
-                                         dx, pf_t_grad (g, n->w), pf_t_grad (g, n->b), &e);
+        ok = pf_cuda_batchnorm_backward (ctx, &n->d.bn, x, pf_t_data (g, cn->x_bias),
+                                         pf_t_data (g, n->w), pf_t_data (g, n->saved[0]),
+                                         pf_t_data (g, n->saved[1]), dy, dx, pf_t_grad (g, n->w),
+                                         pf_t_grad (g, n->b), &e);
         break;
       case PF_OP_RELU:
         ok = pf_cuda_relu_backward (ctx, y->numel, y->data, dy, dx, &e);

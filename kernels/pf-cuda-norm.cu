@@ -23,26 +23,35 @@ bn_slices (const PfCudaContext *ctx, const PfBatchNormDesc *d)
   return MAX (1, MIN (s, d->n));
 }
 
-/* part[(ch * slices + s) * 2 + {0,1}] = sums over the planes b = s, s + slices, ... of channel ch
- * of a and of a * b_term, where b_term is x (stats) or xhat (backward). */
+/* part[(ch * slices + s) * 2 + {0,1}] = sums over the planes b = s, s + slices, ... of channel ch:
+ * stats (mean == NULL) of x and x^2, backward of dy and dy * xhat. x is x + xb[ch] when xb is
+ * given (a convolution's bias, deferred to here: the float sum is the one cudnnAddTensor made). */
 __global__ static void
-bn_partial_kernel (int n, int c, int hw, int slices, const float *a, const float *x,
-                   const float *mean, const float *invstd, double *part)
+bn_partial_kernel (int n, int c, int hw, int slices, const float *dy, const float *x,
+                   const float *xb, const float *mean, const float *invstd, double *part)
 {
   __shared__ double sh[PF_CUDA_BLOCK];
   const int ch = blockIdx.x, sl = blockIdx.y;
-  /* stats: sums of x and x^2 (mean == NULL); backward: of dy and dy * xhat */
   const float m = mean ? mean[ch] : 0.0f, is = invstd ? invstd[ch] : 1.0f;
+  const float bias = xb ? xb[ch] : 0.0f;
   double s1 = 0, s2 = 0;
   for (int b = sl; b < n; b += slices)
     {
       const size_t off = ((size_t) b * c + ch) * hw;
       for (int j = threadIdx.x; j < hw; j += PF_CUDA_BLOCK)
         {
-          double av = a[off + j];
-          double bv = mean ? (double) ((x[off + j] - m) * is) : av;
-          s1 += av;
-          s2 += av * bv;
+          const float xv = xb ? x[off + j] + bias : x[off + j];
+          if (!mean)
+            {
+              s1 += xv;
+              s2 += (double) xv * xv;
+            }
+          else
+            {
+              double av = dy[off + j];
+              s1 += av;
+              s2 += av * (double) ((xv - m) * is);
+            }
         }
     }
   s1 = _pf_block_sum (s1, sh);
@@ -96,18 +105,19 @@ bn_stats_finish_kernel (int c, int slices, double count, float eps, float moment
  * With relu, the ReLU that follows (the planner's relu_after) in the same pass. */
 __global__ static void
 bn_apply_kernel (size_t total, int c, int hw, const float *x, const float *coef, float *y,
-                 int relu)
+                 int relu, const float *xb)
 {
   const size_t planes = total / hw;
   PF_PLANE_LOOP (p, planes)
     {
       const int ch = (int) (p % c);
       const float mean = coef[3 * ch], k = coef[3 * ch + 1], beta = coef[3 * ch + 2];
+      const float bias = xb ? xb[ch] : 0.0f;
       const float *xp = x + p * hw;
       float *yp = y + p * hw;
       PF_PLANE_ELEMENTS (j, (size_t) hw)
         {
-          float v = fmaf (xp[j] - mean, k, beta);
+          float v = fmaf ((xb ? xp[j] + bias : xp[j]) - mean, k, beta);
           yp[j] = relu && v < 0.0f ? 0.0f : v; /* NaN passes, as in relu_forward_kernel */
         }
     }
@@ -156,7 +166,8 @@ bn_backward_finish_kernel (int c, int slices, double count, const double *part,
 
 __global__ static void
 bn_backward_dx_kernel (size_t total, int c, int hw, const float *x, const float *save_mean,
-                       const float *save_invstd, const float *coef, const float *dy, float *dx)
+                       const float *save_invstd, const float *coef, const float *dy, float *dx,
+                       const float *xb)
 {
   const size_t planes = total / hw;
   PF_PLANE_LOOP (p, planes)
@@ -164,10 +175,11 @@ bn_backward_dx_kernel (size_t total, int c, int hw, const float *x, const float 
       const int ch = (int) (p % c);
       const float mean = save_mean[ch], invstd = save_invstd[ch];
       const float k = coef[3 * ch], mean_dy = coef[3 * ch + 1], mean_dyx = coef[3 * ch + 2];
+      const float bias = xb ? xb[ch] : 0.0f;
       const size_t off = p * hw;
       PF_PLANE_ELEMENTS (j, (size_t) hw)
         {
-          float xhat = (x[off + j] - mean) * invstd;
+          float xhat = ((xb ? x[off + j] + bias : x[off + j]) - mean) * invstd;
           dx[off + j] += k * (dy[off + j] - mean_dy - xhat * mean_dyx);
         }
     }
@@ -185,9 +197,9 @@ check_desc (const PfBatchNormDesc *d, GError **error)
 
 gboolean
 pf_cuda_batchnorm_forward_train (PfCudaContext *ctx, const PfBatchNormDesc *d, const float *x,
-                                 const float *gamma, const float *beta, float *y, gboolean relu,
-                                 float *running_mean, float *running_var, float *save_mean,
-                                 float *save_invstd, GError **error)
+                                 const float *x_bias, const float *gamma, const float *beta,
+                                 float *y, gboolean relu, float *running_mean, float *running_var,
+                                 float *save_mean, float *save_invstd, GError **error)
 {
   if (!check_desc (d, error))
     return FALSE;
@@ -199,7 +211,7 @@ pf_cuda_batchnorm_forward_train (PfCudaContext *ctx, const PfBatchNormDesc *d, c
   double *part = (double *) scratch;
   float *coef = (float *) (scratch + part_bytes);
   bn_partial_kernel<<<dim3 (d->c, slices), PF_CUDA_BLOCK, 0, ctx->stream>>>
-    (d->n, d->c, d->hw, slices, x, x, NULL, NULL, part);
+    (d->n, d->c, d->hw, slices, NULL, x, x_bias, NULL, NULL, part);
   PF_CUDA_LAUNCHED ("bn_partial_kernel");
   bn_stats_finish_kernel<<<(d->c + 127) / 128, 128, 0, ctx->stream>>>
     (d->c, slices, (double) d->n * d->hw, d->eps, d->momentum, part, gamma, beta, running_mean,
@@ -207,16 +219,16 @@ pf_cuda_batchnorm_forward_train (PfCudaContext *ctx, const PfBatchNormDesc *d, c
   PF_CUDA_LAUNCHED ("bn_stats_finish_kernel");
   size_t total = (size_t) d->n * d->c * d->hw;
   bn_apply_kernel<<<_pf_cuda_plane_grid (ctx, (size_t) d->n * d->c, d->hw), PF_CUDA_BLOCK, 0,
-                    ctx->stream>>> (total, d->c, d->hw, x, coef, y, relu);
+                    ctx->stream>>> (total, d->c, d->hw, x, coef, y, relu, x_bias);
   PF_CUDA_LAUNCHED ("bn_apply_kernel");
   return TRUE;
 }
 
 gboolean
 pf_cuda_batchnorm_forward_infer (PfCudaContext *ctx, const PfBatchNormDesc *d, const float *x,
-                                 const float *gamma, const float *beta, const float *running_mean,
-                                 const float *running_var, float *y, gboolean relu,
-                                 GError **error)
+                                 const float *x_bias, const float *gamma, const float *beta,
+                                 const float *running_mean, const float *running_var, float *y,
+                                 gboolean relu, GError **error)
 {
   if (!check_desc (d, error))
     return FALSE;
@@ -228,16 +240,16 @@ pf_cuda_batchnorm_forward_infer (PfCudaContext *ctx, const PfBatchNormDesc *d, c
     (d->c, d->eps, gamma, beta, running_mean, running_var, coef);
   PF_CUDA_LAUNCHED ("bn_infer_coef_kernel");
   bn_apply_kernel<<<_pf_cuda_plane_grid (ctx, (size_t) d->n * d->c, d->hw), PF_CUDA_BLOCK, 0,
-                    ctx->stream>>> (total, d->c, d->hw, x, coef, y, relu);
+                    ctx->stream>>> (total, d->c, d->hw, x, coef, y, relu, x_bias);
   PF_CUDA_LAUNCHED ("bn_apply_kernel");
   return TRUE;
 }
 
 gboolean
 pf_cuda_batchnorm_backward (PfCudaContext *ctx, const PfBatchNormDesc *d, const float *x,
-                            const float *gamma, const float *save_mean, const float *save_invstd,
-                            const float *dy, float *dx, float *dgamma, float *dbeta,
-                            GError **error)
+                            const float *x_bias, const float *gamma, const float *save_mean,
+                            const float *save_invstd, const float *dy, float *dx, float *dgamma,
+                            float *dbeta, GError **error)
 {
   if (!check_desc (d, error))
     return FALSE;
@@ -251,7 +263,7 @@ pf_cuda_batchnorm_backward (PfCudaContext *ctx, const PfBatchNormDesc *d, const 
   double *part = (double *) scratch;
   float *coef = (float *) (scratch + part_bytes);
   bn_partial_kernel<<<dim3 (d->c, slices), PF_CUDA_BLOCK, 0, ctx->stream>>>
-    (d->n, d->c, d->hw, slices, dy, x, save_mean, save_invstd, part);
+    (d->n, d->c, d->hw, slices, dy, x, x_bias, save_mean, save_invstd, part);
   PF_CUDA_LAUNCHED ("bn_partial_kernel");
   bn_backward_finish_kernel<<<(d->c + 127) / 128, 128, 0, ctx->stream>>>
     (d->c, slices, (double) d->n * d->hw, part, gamma, save_invstd, dgamma, dbeta, coef);
@@ -261,7 +273,7 @@ pf_cuda_batchnorm_backward (PfCudaContext *ctx, const PfBatchNormDesc *d, const 
       size_t total = (size_t) d->n * d->c * d->hw;
       bn_backward_dx_kernel<<<_pf_cuda_plane_grid (ctx, (size_t) d->n * d->c, d->hw),
                               PF_CUDA_BLOCK, 0, ctx->stream>>>
-        (total, d->c, d->hw, x, save_mean, save_invstd, coef, dy, dx);
+        (total, d->c, d->hw, x, save_mean, save_invstd, coef, dy, dx, x_bias);
       PF_CUDA_LAUNCHED ("bn_backward_dx_kernel");
     }
   return TRUE;

@@ -121,20 +121,25 @@ gboolean pf_cuda_conv2d_backward (PfCudaConv2dPlan *plan, const float *x, const 
  * updated with the unbiased one (the biased one when n*hw == 1), save_mean and
  * save_invstd = 1/sqrt(biased var + eps) kept for the backward pass. gamma, beta, the running
  * statistics and the saved ones may be NULL (gamma 1, beta 0, no update, not saved). With
- * relu, y is max(y, 0) in the same pass (the ReLU the planner fused into the layer). */
+ * relu, y is max(y, 0) in the same pass (the ReLU the planner fused into the layer). x_bias,
+ * when not NULL, is a per-channel bias the layer's input still lacks (its convolution's,
+ * deferred to here): every pass reads x + x_bias, in float, as cudnnAddTensor would have left
+ * it in x. */
 gboolean pf_cuda_batchnorm_forward_train (PfCudaContext *ctx, const PfBatchNormDesc *d,
-                                          const float *x, const float *gamma, const float *beta,
-                                          float *y, gboolean relu, float *running_mean,
-                                          float *running_var, float *save_mean,
-                                          float *save_invstd, GError **error);
+                                          const float *x, const float *x_bias,
+                                          const float *gamma, const float *beta, float *y,
+                                          gboolean relu, float *running_mean, float *running_var,
+                                          float *save_mean, float *save_invstd, GError **error);
 gboolean pf_cuda_batchnorm_forward_infer (PfCudaContext *ctx, const PfBatchNormDesc *d,
-                                          const float *x, const float *gamma, const float *beta,
+                                          const float *x, const float *x_bias,
+                                          const float *gamma, const float *beta,
                                           const float *running_mean, const float *running_var,
                                           float *y, gboolean relu, GError **error);
 gboolean pf_cuda_batchnorm_backward (PfCudaContext *ctx, const PfBatchNormDesc *d, const float *x,
-                                     const float *gamma, const float *save_mean,
-                                     const float *save_invstd, const float *dy, float *dx,
-                                     float *dgamma, float *dbeta, GError **error);
+                                     const float *x_bias, const float *gamma,
+                                     const float *save_mean, const float *save_invstd,
+                                     const float *dy, float *dx, float *dgamma, float *dbeta,
+                                     GError **error);
 
 /* ---- dense (cuBLAS) ------------------------------------------------------------------ */
 /* y [m, out] = x [m, in] W^T + b, W [out, in]; b may be NULL. */

@@ -166,7 +166,7 @@ check_batchnorm (const PfBatchNormDesc *shape, guint32 seed)
   float *x_d = dev_from (x, nx), *g_d = dev_from (gamma, nc), *b_d = dev_from (beta, nc);
   float *rm_d = dev_from (rm0, nc), *rv_d = dev_from (rv0, nc);
   float *y_d = dev_poisoned (nx), *sm_d = dev_poisoned (nc), *si_d = dev_poisoned (nc);
-  OK (pf_cuda_batchnorm_forward_train (ctx, &d, x_d, g_d, b_d, y_d, FALSE, rm_d, rv_d, sm_d, si_d,
+  OK (pf_cuda_batchnorm_forward_train (ctx, &d, x_d, NULL, g_d, b_d, y_d, FALSE, rm_d, rv_d, sm_d, si_d,
                                        &error));
   check_dev ("batchnorm train y", y_d, y_ref, nx, TOL_FWD);
   check_dev ("batchnorm running_mean", rm_d, rm_ref, nc, TOL_FWD);
@@ -177,7 +177,7 @@ check_batchnorm (const PfBatchNormDesc *shape, guint32 seed)
   /* without affine parameters or running statistics */
   pf_batchnorm_forward_train_ref (&d, x, NULL, NULL, y_ref, NULL, NULL, NULL, NULL);
   OK (pf_cuda_fill (ctx, nx, NAN, y_d, &error));
-  OK (pf_cuda_batchnorm_forward_train (ctx, &d, x_d, NULL, NULL, y_d, FALSE, NULL, NULL, NULL, NULL,
+  OK (pf_cuda_batchnorm_forward_train (ctx, &d, x_d, NULL, NULL, NULL, y_d, FALSE, NULL, NULL, NULL, NULL,
                                        &error));
   check_dev ("batchnorm train y, no affine", y_d, y_ref, nx, TOL_FWD);
 
@@ -185,7 +185,7 @@ check_batchnorm (const PfBatchNormDesc *shape, guint32 seed)
   for (size_t i = 0; i < nx; i++)
     y_ref[i] = y_ref[i] < 0.0f ? 0.0f : y_ref[i];
   OK (pf_cuda_fill (ctx, nx, NAN, y_d, &error));
-  OK (pf_cuda_batchnorm_forward_train (ctx, &d, x_d, NULL, NULL, y_d, TRUE, NULL, NULL, NULL, NULL,
+  OK (pf_cuda_batchnorm_forward_train (ctx, &d, x_d, NULL, NULL, NULL, y_d, TRUE, NULL, NULL, NULL, NULL,
                                        &error));
   check_dev ("batchnorm train y + relu", y_d, y_ref, nx, TOL_FWD);
 
@@ -193,12 +193,12 @@ check_batchnorm (const PfBatchNormDesc *shape, guint32 seed)
   pf_batchnorm_forward_infer_ref (&d, x, gamma, beta, rm0, rv0, y_ref);
   float *rm0_d = dev_from (rm0, nc), *rv0_d = dev_from (rv0, nc);
   OK (pf_cuda_fill (ctx, nx, NAN, y_d, &error));
-  OK (pf_cuda_batchnorm_forward_infer (ctx, &d, x_d, g_d, b_d, rm0_d, rv0_d, y_d, FALSE, &error));
+  OK (pf_cuda_batchnorm_forward_infer (ctx, &d, x_d, NULL, g_d, b_d, rm0_d, rv0_d, y_d, FALSE, &error));
   check_dev ("batchnorm infer y", y_d, y_ref, nx, TOL_FWD);
   for (size_t i = 0; i < nx; i++)
     y_ref[i] = y_ref[i] < 0.0f ? 0.0f : y_ref[i];
   OK (pf_cuda_fill (ctx, nx, NAN, y_d, &error));
-  OK (pf_cuda_batchnorm_forward_infer (ctx, &d, x_d, g_d, b_d, rm0_d, rv0_d, y_d, TRUE, &error));
+  OK (pf_cuda_batchnorm_forward_infer (ctx, &d, x_d, NULL, g_d, b_d, rm0_d, rv0_d, y_d, TRUE, &error));
   check_dev ("batchnorm infer y + relu", y_d, y_ref, nx, TOL_FWD);
 
   /* backward from the CPU's saved statistics, into random gradients */
@@ -206,10 +206,54 @@ check_batchnorm (const PfBatchNormDesc *shape, guint32 seed)
   pf_batchnorm_backward_ref (&d, x, gamma, sm_ref, si_ref, dy, dx_ref, dg_ref, db_ref);
   float *sm_h_d = dev_from (sm_ref, nc), *si_h_d = dev_from (si_ref, nc), *dy_d = dev_from (dy, nx);
   float *dx_d = dev_from (dx0, nx), *dg_d = dev_from (dg0, nc), *db_d = dev_from (db0, nc);
-  OK (pf_cuda_batchnorm_backward (ctx, &d, x_d, g_d, sm_h_d, si_h_d, dy_d, dx_d, dg_d, db_d, &error));
+  OK (pf_cuda_batchnorm_backward (ctx, &d, x_d, NULL, g_d, sm_h_d, si_h_d, dy_d, dx_d, dg_d, db_d, &error));
   check_dev ("batchnorm backward dx", dx_d, dx_ref, nx, TOL_BWD);
   check_dev ("batchnorm backward dgamma", dg_d, dg_ref, nc, TOL_BWD);
   check_dev ("batchnorm backward dbeta", db_d, db_ref, nc, TOL_BWD);
+
+  /* a convolution's bias deferred to the layer (x_bias): every pass as on x + x_bias */
+  float *xb = rand_host (r, nc, -2, 2), *xpb = g_new (float, nx);
+  for (size_t i = 0; i < nx; i++)
+    xpb[i] = x[i] + xb[(i / d.hw) % d.c];
+  float *xb_d = dev_from (xb, nc);
+  float *rm2_ref = dup_floats (rm0, nc), *rv2_ref = dup_floats (rv0, nc);
+  pf_batchnorm_forward_train_ref (&d, xpb, gamma, beta, y_ref, rm2_ref, rv2_ref, sm_ref, si_ref);
+  for (size_t i = 0; i < nx; i++)
+    y_ref[i] = y_ref[i] < 0.0f ? 0.0f : y_ref[i];
+  OK (pf_cuda_copy_to_device (ctx, rm_d, rm0, nc * sizeof (float), &error));
+  OK (pf_cuda_copy_to_device (ctx, rv_d, rv0, nc * sizeof (float), &error));
+  OK (pf_cuda_fill (ctx, nx, NAN, y_d, &error));
+  OK (pf_cuda_batchnorm_forward_train (ctx, &d, x_d, xb_d, g_d, b_d, y_d, TRUE, rm_d, rv_d, sm_d,
+                                       si_d, &error));
+  check_dev ("batchnorm train y, deferred bias + relu", y_d, y_ref, nx, TOL_FWD);
+  check_dev ("batchnorm running_mean, deferred bias", rm_d, rm2_ref, nc, TOL_FWD);
+  check_dev ("batchnorm running_var, deferred bias", rv_d, rv2_ref, nc, TOL_FWD);
+  check_dev ("batchnorm save_mean, deferred bias", sm_d, sm_ref, nc, TOL_FWD);
+  pf_batchnorm_forward_infer_ref (&d, xpb, gamma, beta, rm0, rv0, y_ref);
+  OK (pf_cuda_fill (ctx, nx, NAN, y_d, &error));
+  OK (pf_cuda_batchnorm_forward_infer (ctx, &d, x_d, xb_d, g_d, b_d, rm0_d, rv0_d, y_d, FALSE,
+                                       &error));
+  check_dev ("batchnorm infer y, deferred bias", y_d, y_ref, nx, TOL_FWD);
+  memcpy (dx_ref, dx0, nx * sizeof (float));
+  memcpy (dg_ref, dg0, nc * sizeof (float));
+  memcpy (db_ref, db0, nc * sizeof (float));
+  pf_batchnorm_backward_ref (&d, xpb, gamma, sm_ref, si_ref, dy, dx_ref, dg_ref, db_ref);
+  float *sm2_d = dev_from (sm_ref, nc), *si2_d = dev_from (si_ref, nc);
+  OK (pf_cuda_copy_to_device (ctx, dx_d, dx0, nx * sizeof (float), &error));
+  OK (pf_cuda_copy_to_device (ctx, dg_d, dg0, nc * sizeof (float), &error));
+  OK (pf_cuda_copy_to_device (ctx, db_d, db0, nc * sizeof (float), &error));
+  OK (pf_cuda_batchnorm_backward (ctx, &d, x_d, xb_d, g_d, sm2_d, si2_d, dy_d, dx_d, dg_d, db_d,
+                                  &error));
+  check_dev ("batchnorm backward dx, deferred bias", dx_d, dx_ref, nx, TOL_BWD);
+  check_dev ("batchnorm backward dgamma, deferred bias", dg_d, dg_ref, nc, TOL_BWD);
+  check_dev ("batchnorm backward dbeta, deferred bias", db_d, db_ref, nc, TOL_BWD);
+  dev_free (xb_d);
+  dev_free (sm2_d);
+  dev_free (si2_d);
+  g_free (xb);
+  g_free (xpb);
+  g_free (rm2_ref);
+  g_free (rv2_ref);
 
   float *devs[] = { x_d, g_d, b_d, rm_d, rv_d, y_d, sm_d, si_d, rm0_d, rv0_d, sm_h_d, si_h_d,
                     dy_d, dx_d, dg_d, db_d };
@@ -553,7 +597,7 @@ test_train_step (void)
       OK (pf_cuda_memset (ctx, G_d, 0, np * sizeof (float), &error));
       OK (pf_cuda_memset (ctx, dh2_d, 0, nh * sizeof (float), &error));
       OK (pf_cuda_conv2d_forward (p1, x_d, PRM (P_d, 0), PRM (P_d, 1), h1_d, &error));
-      OK (pf_cuda_batchnorm_forward_train (ctx, &bn, h1_d, PRM (P_d, 2), PRM (P_d, 3), h2_d,
+      OK (pf_cuda_batchnorm_forward_train (ctx, &bn, h1_d, NULL, PRM (P_d, 2), PRM (P_d, 3), h2_d,
                                            FALSE, rm_d, rv_d, sm_d, si_d, &error));
       OK (pf_cuda_relu_forward (ctx, nh, h2_d, h2_d, &error));
       OK (pf_cuda_conv2d_forward (p2, h2_d, PRM (P_d, 4), PRM (P_d, 5), y_d, &error));
@@ -563,7 +607,7 @@ test_train_step (void)
       OK (pf_cuda_relu_backward (ctx, nh, h2_d, dh2_d, dh1_d, &error));
       OK (pf_cuda_copy_device (ctx, dh2_d, dh1_d, nh * sizeof (float), &error));
       OK (pf_cuda_memset (ctx, dh1_d, 0, nh * sizeof (float), &error));
-      OK (pf_cuda_batchnorm_backward (ctx, &bn, h1_d, PRM (P_d, 2), sm_d, si_d, dh2_d, dh1_d,
+      OK (pf_cuda_batchnorm_backward (ctx, &bn, h1_d, NULL, PRM (P_d, 2), sm_d, si_d, dh2_d, dh1_d,
                                       PRM (G_d, 2), PRM (G_d, 3), &error));
       OK (pf_cuda_conv2d_backward (p1, x_d, PRM (P_d, 0), dh1_d, NULL, PRM (G_d, 0), PRM (G_d, 1), &error));
       OK (pf_cuda_adam_step (ctx, &ac, step, np, P_d, G_d, M_d, V_d, &error));
