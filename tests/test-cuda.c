@@ -337,6 +337,13 @@ test_linear_long (void)
       pf_linear_backward_ref (m, in, out, x, w, dy, NULL, dw_ref, db_ref);
       float *x_d = dev_from (x, nx), *w_d = dev_from (w, nw), *dy_d = dev_from (dy, ny);
       float *dw_d = dev_from (dw0, nw), *db_d = dev_from (db0, out);
+      /* the forward's bias over several grid strides (a stride is not a multiple of out) */
+      float *y_ref = g_new (float, ny), *y_d = dev_poisoned (ny);
+      pf_linear_forward_ref (m, in, out, x, w, db0, y_ref);
+      OK (pf_cuda_linear_forward (ctx, m, in, out, x_d, w_d, db_d, y_d, &error));
+      check_dev ("linear forward, long", y_d, y_ref, ny, TOL_FWD);
+      dev_free (y_d);
+      g_free (y_ref);
       OK (pf_cuda_linear_backward (ctx, m, in, out, x_d, w_d, dy_d, NULL, dw_d, db_d, &error));
       check_dev ("linear backward db, long", db_d, db_ref, out, TOL_BWD);
       check_dev ("linear backward dw, long", dw_d, dw_ref, nw, TOL_BWD);
