@@ -4,8 +4,8 @@
  * copies the input, the target and one loss value.
  *
  * The layout mirrors pf-backend-cpu.c: forward overwrites, backward accumulates, a fused ReLU
- * masks dy before the op's backward and runs in the op's last pass (convolution, BatchNorm) or
- * in place after it; a convolution that feeds a BatchNorm leaves its bias to it (bias_taker). Everything is queued on
+ * runs in the op's last pass (convolution, BatchNorm) or in place after it, and masks dy
+ * before the op's backward (BatchNorm: as it reads dy); a convolution that feeds a BatchNorm leaves its bias to it (bias_taker). Everything is queued on
  * the context's one stream, so the order of the host calls is the order on the device.
  *
  * The PfBackend/PfMemory callbacks that return void keep the first error in `pending` (under
@@ -429,7 +429,8 @@ cuda_backward (const PfBackend *be, PfGraph *g, PfNode *n)
   const CudaNode *cn = n->plan;
   GError *e = NULL;
   gboolean ok = TRUE;
-  if (n->relu_after)
+  /* BatchNorm masks dy as it reads it */
+  if (n->relu_after && n->op != PF_OP_BATCHNORM)
     ok = pf_cuda_relu_mask (ctx, y->numel, y->data, dy, &e);
   if (ok)
     switch (n->op)
@@ -441,8 +442,9 @@ cuda_backward (const PfBackend *be, PfGraph *g, PfNode *n)
       case PF_OP_BATCHNORM:
         ok = pf_cuda_batchnorm_backward (ctx, &n->d.bn, x, pf_t_data (g, cn->x_bias),
                                          pf_t_data (g, n->w), pf_t_data (g, n->saved[0]),
-                                         pf_t_data (g, n->saved[1]), dy, dx, pf_t_grad (g, n->w),
-                                         pf_t_grad (g, n->b), &e);
+                                         pf_t_data (g, n->saved[1]), dy,
+                                         n->relu_after ? y->data : NULL, dx,
+                                         pf_t_grad (g, n->w), pf_t_grad (g, n->b), &e);
         break;
       case PF_OP_RELU:
         ok = pf_cuda_relu_backward (ctx, y->numel, y->data, dy, dx, &e);

@@ -25,10 +25,12 @@ bn_slices (const PfCudaContext *ctx, const PfBatchNormDesc *d)
 
 /* part[(ch * slices + s) * 2 + {0,1}] = sums over the planes b = s, s + slices, ... of channel ch:
  * stats (mean == NULL) of x and x^2, backward of dy and dy * xhat. x is x + xb[ch] when xb is
- * given (a convolution's bias, deferred to here: the float sum is the one cudnnAddTensor made). */
+ * given (a convolution's bias, deferred to here: the float sum is the one cudnnAddTensor made);
+ * dy is 0 where ry (the output of a fused ReLU), when given, is not positive. */
 __global__ static void
-bn_partial_kernel (int n, int c, int hw, int slices, const float *dy, const float *x,
-                   const float *xb, const float *mean, const float *invstd, double *part)
+bn_partial_kernel (int n, int c, int hw, int slices, const float *dy, const float *ry,
+                   const float *x, const float *xb, const float *mean, const float *invstd,
+                   double *part)
 {
   __shared__ double sh[PF_CUDA_BLOCK];
   const int ch = blockIdx.x, sl = blockIdx.y;
@@ -48,7 +50,7 @@ bn_partial_kernel (int n, int c, int hw, int slices, const float *dy, const floa
             }
           else
             {
-              double av = dy[off + j];
+              double av = ry && !(ry[off + j] > 0.0f) ? 0.0f : dy[off + j];
               s1 += av;
               s2 += av * (double) ((xv - m) * is);
             }
@@ -167,7 +169,7 @@ bn_backward_finish_kernel (int c, int slices, double count, const double *part,
 __global__ static void
 bn_backward_dx_kernel (size_t total, int c, int hw, const float *x, const float *save_mean,
                        const float *save_invstd, const float *coef, const float *dy, float *dx,
-                       const float *xb)
+                       const float *xb, const float *ry)
 {
   const size_t planes = total / hw;
   PF_PLANE_LOOP (p, planes)
@@ -180,7 +182,8 @@ bn_backward_dx_kernel (size_t total, int c, int hw, const float *x, const float 
       PF_PLANE_ELEMENTS (j, (size_t) hw)
         {
           float xhat = ((xb ? x[off + j] + bias : x[off + j]) - mean) * invstd;
-          dx[off + j] += k * (dy[off + j] - mean_dy - xhat * mean_dyx);
+          const float d = ry && !(ry[off + j] > 0.0f) ? 0.0f : dy[off + j];
+          dx[off + j] += k * (d - mean_dy - xhat * mean_dyx);
         }
     }
 }
@@ -211,7 +214,7 @@ pf_cuda_batchnorm_forward_train (PfCudaContext *ctx, const PfBatchNormDesc *d, c
   double *part = (double *) scratch;
   float *coef = (float *) (scratch + part_bytes);
   bn_partial_kernel<<<dim3 (d->c, slices), PF_CUDA_BLOCK, 0, ctx->stream>>>
-    (d->n, d->c, d->hw, slices, NULL, x, x_bias, NULL, NULL, part);
+    (d->n, d->c, d->hw, slices, NULL, NULL, x, x_bias, NULL, NULL, part);
   PF_CUDA_LAUNCHED ("bn_partial_kernel");
   bn_stats_finish_kernel<<<(d->c + 127) / 128, 128, 0, ctx->stream>>>
     (d->c, slices, (double) d->n * d->hw, d->eps, d->momentum, part, gamma, beta, running_mean,
@@ -248,8 +251,8 @@ pf_cuda_batchnorm_forward_infer (PfCudaContext *ctx, const PfBatchNormDesc *d, c
 gboolean
 pf_cuda_batchnorm_backward (PfCudaContext *ctx, const PfBatchNormDesc *d, const float *x,
                             const float *x_bias, const float *gamma, const float *save_mean,
-                            const float *save_invstd, const float *dy, float *dx, float *dgamma,
-                            float *dbeta, GError **error)
+                            const float *save_invstd, const float *dy, const float *relu_y,
+                            float *dx, float *dgamma, float *dbeta, GError **error)
 {
   if (!check_desc (d, error))
     return FALSE;
@@ -263,7 +266,7 @@ pf_cuda_batchnorm_backward (PfCudaContext *ctx, const PfBatchNormDesc *d, const 
   double *part = (double *) scratch;
   float *coef = (float *) (scratch + part_bytes);
   bn_partial_kernel<<<dim3 (d->c, slices), PF_CUDA_BLOCK, 0, ctx->stream>>>
-    (d->n, d->c, d->hw, slices, dy, x, x_bias, save_mean, save_invstd, part);
+    (d->n, d->c, d->hw, slices, dy, relu_y, x, x_bias, save_mean, save_invstd, part);
   PF_CUDA_LAUNCHED ("bn_partial_kernel");
   bn_backward_finish_kernel<<<(d->c + 127) / 128, 128, 0, ctx->stream>>>
     (d->c, slices, (double) d->n * d->hw, part, gamma, save_invstd, dgamma, dbeta, coef);
@@ -273,7 +276,7 @@ pf_cuda_batchnorm_backward (PfCudaContext *ctx, const PfBatchNormDesc *d, const 
       size_t total = (size_t) d->n * d->c * d->hw;
       bn_backward_dx_kernel<<<_pf_cuda_plane_grid (ctx, (size_t) d->n * d->c, d->hw),
                               PF_CUDA_BLOCK, 0, ctx->stream>>>
-        (total, d->c, d->hw, x, save_mean, save_invstd, coef, dy, dx, x_bias);
+        (total, d->c, d->hw, x, save_mean, save_invstd, coef, dy, dx, x_bias, relu_y);
       PF_CUDA_LAUNCHED ("bn_backward_dx_kernel");
     }
   return TRUE;

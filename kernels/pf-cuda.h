@@ -124,7 +124,8 @@ gboolean pf_cuda_conv2d_backward (PfCudaConv2dPlan *plan, const float *x, const 
  * relu, y is max(y, 0) in the same pass (the ReLU the planner fused into the layer). x_bias,
  * when not NULL, is a per-channel bias the layer's input still lacks (its convolution's,
  * deferred to here): every pass reads x + x_bias, in float, as cudnnAddTensor would have left
- * it in x. */
+ * it in x. relu_y, when not NULL, is the output of the ReLU fused into the layer: the backward
+ * pass takes dy as 0 where relu_y is not positive (dy itself is left as it is). */
 gboolean pf_cuda_batchnorm_forward_train (PfCudaContext *ctx, const PfBatchNormDesc *d,
                                           const float *x, const float *x_bias,
                                           const float *gamma, const float *beta, float *y,
@@ -138,8 +139,8 @@ gboolean pf_cuda_batchnorm_forward_infer (PfCudaContext *ctx, const PfBatchNormD
 gboolean pf_cuda_batchnorm_backward (PfCudaContext *ctx, const PfBatchNormDesc *d, const float *x,
                                      const float *x_bias, const float *gamma,
                                      const float *save_mean, const float *save_invstd,
-                                     const float *dy, float *dx, float *dgamma, float *dbeta,
-                                     GError **error);
+                                     const float *dy, const float *relu_y, float *dx,
+                                     float *dgamma, float *dbeta, GError **error);
 
 /* ---- dense (cuBLAS) ------------------------------------------------------------------ */
 /* y [m, out] = x [m, in] W^T + b, W [out, in]; b may be NULL. */

@@ -206,12 +206,14 @@ check_batchnorm (const PfBatchNormDesc *shape, guint32 seed)
   pf_batchnorm_backward_ref (&d, x, gamma, sm_ref, si_ref, dy, dx_ref, dg_ref, db_ref);
   float *sm_h_d = dev_from (sm_ref, nc), *si_h_d = dev_from (si_ref, nc), *dy_d = dev_from (dy, nx);
   float *dx_d = dev_from (dx0, nx), *dg_d = dev_from (dg0, nc), *db_d = dev_from (db0, nc);
-  OK (pf_cuda_batchnorm_backward (ctx, &d, x_d, NULL, g_d, sm_h_d, si_h_d, dy_d, dx_d, dg_d, db_d, &error));
+  OK (pf_cuda_batchnorm_backward (ctx, &d, x_d, NULL, g_d, sm_h_d, si_h_d, dy_d, NULL, dx_d, dg_d,
+                                  db_d, &error));
   check_dev ("batchnorm backward dx", dx_d, dx_ref, nx, TOL_BWD);
   check_dev ("batchnorm backward dgamma", dg_d, dg_ref, nc, TOL_BWD);
   check_dev ("batchnorm backward dbeta", db_d, db_ref, nc, TOL_BWD);
 
-  /* a convolution's bias deferred to the layer (x_bias): every pass as on x + x_bias */
+  /* a convolution's bias deferred to the layer (x_bias) and a fused ReLU: every pass as on
+   * x + x_bias, the backward's dy masked where the ReLU's output is not positive */
   float *xb = rand_host (r, nc, -2, 2), *xpb = g_new (float, nx);
   for (size_t i = 0; i < nx; i++)
     xpb[i] = x[i] + xb[(i / d.hw) % d.c];
@@ -226,6 +228,10 @@ check_batchnorm (const PfBatchNormDesc *shape, guint32 seed)
   OK (pf_cuda_batchnorm_forward_train (ctx, &d, x_d, xb_d, g_d, b_d, y_d, TRUE, rm_d, rv_d, sm_d,
                                        si_d, &error));
   check_dev ("batchnorm train y, deferred bias + relu", y_d, y_ref, nx, TOL_FWD);
+  float *ry = dup_floats (y_ref, nx), *dy_masked = g_new (float, nx);
+  for (size_t i = 0; i < nx; i++)
+    dy_masked[i] = ry[i] > 0.0f ? dy[i] : 0.0f;
+  float *ry_d = dev_from (ry, nx);
   check_dev ("batchnorm running_mean, deferred bias", rm_d, rm2_ref, nc, TOL_FWD);
   check_dev ("batchnorm running_var, deferred bias", rv_d, rv2_ref, nc, TOL_FWD);
   check_dev ("batchnorm save_mean, deferred bias", sm_d, sm_ref, nc, TOL_FWD);
@@ -237,17 +243,21 @@ check_batchnorm (const PfBatchNormDesc *shape, guint32 seed)
   memcpy (dx_ref, dx0, nx * sizeof (float));
   memcpy (dg_ref, dg0, nc * sizeof (float));
   memcpy (db_ref, db0, nc * sizeof (float));
-  pf_batchnorm_backward_ref (&d, xpb, gamma, sm_ref, si_ref, dy, dx_ref, dg_ref, db_ref);
+  pf_batchnorm_backward_ref (&d, xpb, gamma, sm_ref, si_ref, dy_masked, dx_ref, dg_ref, db_ref);
   float *sm2_d = dev_from (sm_ref, nc), *si2_d = dev_from (si_ref, nc);
   OK (pf_cuda_copy_to_device (ctx, dx_d, dx0, nx * sizeof (float), &error));
   OK (pf_cuda_copy_to_device (ctx, dg_d, dg0, nc * sizeof (float), &error));
   OK (pf_cuda_copy_to_device (ctx, db_d, db0, nc * sizeof (float), &error));
-  OK (pf_cuda_batchnorm_backward (ctx, &d, x_d, xb_d, g_d, sm2_d, si2_d, dy_d, dx_d, dg_d, db_d,
-                                  &error));
+  OK (pf_cuda_batchnorm_backward (ctx, &d, x_d, xb_d, g_d, sm2_d, si2_d, dy_d, ry_d, dx_d, dg_d,
+                                  db_d, &error));
+  check_dev ("batchnorm backward: dy left as it is", dy_d, dy, nx, 1e-30);
   check_dev ("batchnorm backward dx, deferred bias", dx_d, dx_ref, nx, TOL_BWD);
   check_dev ("batchnorm backward dgamma, deferred bias", dg_d, dg_ref, nc, TOL_BWD);
   check_dev ("batchnorm backward dbeta, deferred bias", db_d, db_ref, nc, TOL_BWD);
   dev_free (xb_d);
+  dev_free (ry_d);
+  g_free (ry);
+  g_free (dy_masked);
   dev_free (sm2_d);
   dev_free (si2_d);
   g_free (xb);
@@ -614,8 +624,8 @@ test_train_step (void)
       OK (pf_cuda_relu_backward (ctx, nh, h2_d, dh2_d, dh1_d, &error));
       OK (pf_cuda_copy_device (ctx, dh2_d, dh1_d, nh * sizeof (float), &error));
       OK (pf_cuda_memset (ctx, dh1_d, 0, nh * sizeof (float), &error));
-      OK (pf_cuda_batchnorm_backward (ctx, &bn, h1_d, NULL, PRM (P_d, 2), sm_d, si_d, dh2_d, dh1_d,
-                                      PRM (G_d, 2), PRM (G_d, 3), &error));
+      OK (pf_cuda_batchnorm_backward (ctx, &bn, h1_d, NULL, PRM (P_d, 2), sm_d, si_d, dh2_d, NULL,
+                                      dh1_d, PRM (G_d, 2), PRM (G_d, 3), &error));
       OK (pf_cuda_conv2d_backward (p1, x_d, PRM (P_d, 0), dh1_d, NULL, PRM (G_d, 0), PRM (G_d, 1), &error));
       OK (pf_cuda_adam_step (ctx, &ac, step, np, P_d, G_d, M_d, V_d, &error));
       check_dev ("train step: loss", loss_d, &loss_ref, 1, TOL_FWD);

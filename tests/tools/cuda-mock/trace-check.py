@@ -29,7 +29,7 @@ KERNELS = {
     "adam_kernel": (0, [(1, 4), (2, 4), (3, 4), (4, 4)]),
     "bn_apply_kernel": (0, [(3, 4), (5, 4)]),
     "bias_relu_kernel": (0, [(4, 4)]),
-    "bn_backward_dx_kernel": (0, [(3, 4), (7, 4), (8, 4)]),
+    "bn_backward_dx_kernel": (0, [(3, 4), (7, 4), (8, 4), (10, 4)]),
     "dropout_backward_kernel": (0, [(2, 1), (3, 4), (4, 4)]),
     "add_bias_rows_kernel": (0, [(3, 4)]),
     "gap_backward_kernel": (0, [(3, 4)]),
