@@ -113,12 +113,19 @@ pf_test_conv_compare (const char *what, const char *pass, const float *dev, cons
   return e;
 }
 
+/* The errors a check measured: forward with bias, and the data and weight gradients of the
+ * call that makes both (what a training step runs). */
+typedef struct {
+  double fwd, dx, dw;
+} PfTestConvErrors;
+
 /* The whole check (`what` names it in messages); tol_grad for dx and dw, tol_db for the bias
- * gradient (a plain float32 sum in every precision). Returns the forward error with bias. */
-static inline double
+ * gradient (a plain float32 sum in every precision). */
+static inline PfTestConvErrors
 pf_test_conv_check (const PfTestConv *c, const char *what, guint32 seed, double tol_fwd,
                     double tol_grad, double tol_db)
 {
+  PfTestConvErrors e;
   GRand *r = g_rand_new_with_seed (seed);
   float *x = rand_host (r, c->nx, -1, 1), *w = rand_host (r, c->nw, -0.5, 0.5);
   float *b = rand_host (r, c->nb, -1, 1), *dy = rand_host (r, c->ny, -1, 1);
@@ -130,7 +137,7 @@ pf_test_conv_check (const PfTestConv *c, const char *what, guint32 seed, double 
   float *y_ref = g_new (float, c->ny), *y_d = dev_poisoned (c->ny);
   c->ref_fwd (c->desc, x, w, b, y_ref);
   OK (c->fwd (c->plan, x_d, w_d, b_d, y_d, &error));
-  double e = pf_test_conv_compare (what, "forward", y_d, y_ref, c->ny, tol_fwd);
+  e.fwd = pf_test_conv_compare (what, "forward", y_d, y_ref, c->ny, tol_fwd);
   OK (pf_cuda_fill (ctx, c->ny, NAN, y_d, &error));
   c->ref_fwd (c->desc, x, w, NULL, y_ref);
   OK (c->fwd (c->plan, x_d, w_d, NULL, y_d, &error));
@@ -151,8 +158,10 @@ pf_test_conv_check (const PfTestConv *c, const char *what, guint32 seed, double 
   OK (pf_cuda_copy_to_device (ctx, dx_d, dx0, c->nx * sizeof (float), &error));
   OK (pf_cuda_copy_to_device (ctx, dw_d, dw0, c->nw * sizeof (float), &error));
   OK (c->bwd (c->plan, x_d, w_d, dy_d, dx_d, dw_d, NULL, &error));
-  pf_test_conv_compare (what, "backward dx and dw together: dx", dx_d, dx_ref, c->nx, tol_grad);
-  pf_test_conv_compare (what, "backward dx and dw together: dw", dw_d, dw_ref, c->nw, tol_grad);
+  e.dx = pf_test_conv_compare (what, "backward dx and dw together: dx", dx_d, dx_ref, c->nx,
+                               tol_grad);
+  e.dw = pf_test_conv_compare (what, "backward dx and dw together: dw", dw_d, dw_ref, c->nw,
+                               tol_grad);
 
   float *devs[] = { x_d, w_d, b_d, dy_d, y_d, dx_d, dw_d, db_d };
   for (guint i = 0; i < G_N_ELEMENTS (devs); i++)
