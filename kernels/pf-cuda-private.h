@@ -133,7 +133,7 @@ _pf_cuda_grid (const PfCudaContext *ctx, size_t n)
 gboolean _pf_cuda_column_sum (PfCudaContext *ctx, int m, int out, const float *dy, float *db,
                               float *db2, GError **error);
 
-#ifdef __CUDACC__
+#if defined (__CUDACC__) || defined (PF_CUDA_HOST_EMU) /* tests/tools/cuda-emu */
 /* A grid for a loop over `planes` planes of `hw` elements each (plane p of an NC... tensor is
  * channel p % c): blockIdx.y walks the planes and x the elements of a plane, so a kernel finds
  * its channel with one division per plane rather than a 64-bit one per element. About as many

@@ -45,6 +45,14 @@ pf_test_cuda_open (const char *what)
 #define NEED_GPU() \
   G_STMT_START { if (!ctx) { g_test_skip (skip_reason); return; } } G_STMT_END
 
+/* a test the host emulation of the GPU cannot serve (pf_test_skip_if_emulated) */
+#define NEED_REAL_GPU(why) \
+  G_STMT_START { \
+    NEED_GPU (); \
+    if (pf_test_skip_if_emulated (why)) \
+      return; \
+  } G_STMT_END
+
 /* Runs a backend call that takes `&error` and fails the test with its message. */
 #define OK(call) \
   G_STMT_START { \

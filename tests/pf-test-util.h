@@ -142,6 +142,20 @@ pf_rel_err (const float *a, const float *ref, size_t n)
       g_error ("%s: rel err %.3g >= %.1g", (what), _e, (double) (tol)); \
   } G_STMT_END
 
+/* Under the host emulation of the GPU (tests/tools/cuda-emu; meson's cuda-emu suite sets
+ * PF_CUDA_EMULATED) a timing means nothing and the largest models take hours of plain loops:
+ * such a test calls this first, which skips it there and says why. */
+static inline gboolean
+pf_test_skip_if_emulated (const char *why)
+{
+  if (!g_getenv ("PF_CUDA_EMULATED"))
+    return FALSE;
+  char *msg = g_strdup_printf ("emulated GPU: %s", why);
+  g_test_skip (msg);
+  g_free (msg);
+  return TRUE;
+}
+
 /* Path of a source file: meson sets PF_SOURCE_DIR for the tests. */
 static inline char *
 pf_test_source_path (const char *rel)

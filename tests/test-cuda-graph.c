@@ -344,6 +344,8 @@ static void
 test_large (void)
 {
   NEED_GPU ();
+  if (pf_test_skip_if_emulated ("6 million parameters are hours of host loops"))
+    return;
   GError *error = NULL;
   const int batch = 4, size = 56;
   PfGraph *gc = pf_model_build ("cnn", 4, batch, size, &error), *gg = pf_model_build ("cnn", 4, batch, size, &error);

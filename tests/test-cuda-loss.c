@@ -258,7 +258,7 @@ test_errors (void)
 static void
 test_throughput (void)
 {
-  NEED_GPU ();
+  NEED_REAL_GPU ("a timing");
   static const PfLossKind kinds[] = { PF_LOSS_MSE, PF_LOSS_WMSE, PF_LOSS_SSIM, PF_LOSS_MIX };
   const int n = 1000, reps = 20;
   const size_t count = (size_t) n * 56 * 56;

@@ -65,10 +65,13 @@ static __thread int cfg_depth;
 /* opaque objects */
 /* the buffers a graph's nodes point into (a set of allocations: index 2 id + host) */
 typedef struct { unsigned char *has; size_t n; } BufSet;
-struct CUstream_st { int id; int capturing; int capture_graph; int captured_nodes; BufSet bufs; };
+/* PF_MOCK_COMPUTE: the work a capture recorded, run at each launch of the graph */
+typedef struct { void (*run) (void *); void *arg; } Op;
+typedef struct { Op *op; size_t n, cap; } OpList;
+struct CUstream_st { int id; int capturing; int capture_graph; int captured_nodes; BufSet bufs; OpList ops; };
 struct CUevent_st { int id; };
-struct CUgraph_st { int id; int nodes; BufSet bufs; };
-struct CUgraphExec_st { int id; int nodes; BufSet bufs; };
+struct CUgraph_st { int id; int nodes; BufSet bufs; OpList ops; };
+struct CUgraphExec_st { int id; int nodes; BufSet bufs; OpList ops; };
 static int next_stream = 1, next_event = 1, next_graph = 1, next_exec = 1;
 static int active_captures;
 
@@ -95,6 +98,9 @@ static int next_tdesc = 1, next_fdesc = 1, next_cdesc = 1;
 
 static __thread int thread_id;
 static int next_thread = 1;
+/* PF_MOCK_COMPUTE=1: cuDNN's convolutions and cuBLAS's GEMMs compute their results on the
+ * host (tests/tools/cuda-emu runs the hand-written kernels), see "compute" below */
+static int compute_on;
 
 static void
 init_once (void)
@@ -112,6 +118,8 @@ init_once (void)
     }
   const char *api = getenv ("PF_MOCK_API");
   trace_api = api && *api == '1';
+  const char *compute = getenv ("PF_MOCK_COMPUTE");
+  compute_on = compute && *compute == '1';
 }
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -390,6 +398,42 @@ unsafe_in_capture (void)
 {
   if (active_captures)
     add (" !UNSAFE-IN-CAPTURE");
+}
+
+static void
+oplist_add (OpList *l, void (*run) (void *), void *arg)
+{
+  if (l->n == l->cap)
+    {
+      l->cap = l->cap ? 2 * l->cap : 64;
+      l->op = realloc (l->op, l->cap * sizeof *l->op);
+    }
+  l->op[l->n++] = (Op) { run, arg };
+}
+
+/* PF_MOCK_COMPUTE: work on a capturing stream is recorded for the graph (a captured stream
+ * does not run it), other work runs now; `arg` is the op's (heap) copy of its arguments,
+ * kept for the graph's launches. Returns whether it was recorded. Exported for the kernel
+ * launches of tests/tools/cuda-emu. */
+EXPORT int
+pf_mock_defer (cudaStream_t s, void (*run) (void *), void *arg)
+{
+  if (!compute_on || !is_capturing (s))
+    return 0;
+  pthread_mutex_lock (&lock);
+  oplist_add (&s->ops, run, arg);
+  pthread_mutex_unlock (&lock);
+  return 1;
+}
+
+static void
+run_or_defer (cudaStream_t s, void (*run) (void *), void *arg)
+{
+  if (!pf_mock_defer (s, run, arg))
+    {
+      run (arg);
+      free (arg);
+    }
 }
 
 /* ==== kernels ================================================================================ */
@@ -1121,7 +1165,16 @@ cudaOccupancyMaxActiveBlocksPerMultiprocessor (int *numBlocks, const void *func,
 
 /* ==== runtime: device ========================================================================= */
 
-#define MOCK_SMS 132
+#define MOCK_SMS mock_sms ()
+/* 132 as an H100; PF_MOCK_SMS=N makes the backend size its grids for a smaller device (the
+ * emulated kernels of tests/tools/cuda-emu run one block after another) */
+static int
+mock_sms (void)
+{
+  const char *e = getenv ("PF_MOCK_SMS");
+  int n = e ? atoi (e) : 0;
+  return n > 0 ? n : 132;
+}
 #define MOCK_MEM ((size_t) 80 << 30)
 
 EXPORT cudaError_t
@@ -1415,6 +1468,31 @@ check_side (const char *what, const void *p, char want)
     add (" !NOT-HOST(%s)", what);
 }
 
+/* a copy or a memset, run now or at a graph's launch (PF_MOCK_COMPUTE) */
+typedef struct { void *dst; const void *src; size_t bytes; int value; } CopyArgs;
+static void run_copy (void *p) { CopyArgs *a = p; memmove (a->dst, a->src, a->bytes); }
+static void run_set (void *p) { CopyArgs *a = p; memset (a->dst, a->value, a->bytes); }
+
+typedef struct { void *dst; size_t dpitch; const void *src; size_t spitch, width, height; } Copy2DArgs;
+
+static void
+run_copy2d (void *p)
+{
+  Copy2DArgs *a = p;
+  for (size_t r = 0; r < a->height && a->dst && a->src; r++)
+    {
+      char *d = (char *) a->dst + r * a->dpitch;
+      const char *sr = (const char *) a->src + r * a->spitch;
+      size_t da = avail (a->dst), sa = avail (a->src);
+      if (da != SIZE_MAX && r * a->dpitch >= da)
+        break;
+      if (sa != SIZE_MAX && r * a->spitch >= sa)
+        break;
+      memmove (d, sr, min3 (a->width, da == SIZE_MAX ? SIZE_MAX : da - r * a->dpitch,
+                            sa == SIZE_MAX ? SIZE_MAX : sa - r * a->spitch));
+    }
+}
+
 static cudaError_t
 memcpy_common (const char *api, void *dst, const void *src, size_t bytes,
                enum cudaMemcpyKind kind, cudaStream_t stream, int async)
@@ -1446,7 +1524,11 @@ memcpy_common (const char *api, void *dst, const void *src, size_t bytes,
     }
   end_capt (c, api);
   if (bytes && dst && src)
-    memmove (dst, src, min3 (bytes, avail (dst), avail (src)));
+    {
+      CopyArgs *a = malloc (sizeof *a);
+      *a = (CopyArgs) { dst, src, min3 (bytes, avail (dst), avail (src)), 0 };
+      run_or_defer (async ? stream : NULL, run_copy, a);
+    }
   return cudaSuccess;
 }
 
@@ -1482,18 +1564,9 @@ cudaMemcpy2DAsync (void *dst, size_t dpitch, const void *src, size_t spitch, siz
     add (" !PITCH");
   int c = stream_op (stream);
   end_capt (c, NULL);
-  for (size_t r = 0; r < height && dst && src; r++)
-    {
-      char *d = (char *) dst + r * dpitch;
-      const char *sr = (const char *) src + r * spitch;
-      size_t da = avail (dst), sa = avail (src);
-      if (da != SIZE_MAX && r * dpitch >= da)
-        break;
-      if (sa != SIZE_MAX && r * spitch >= sa)
-        break;
-      memmove (d, sr, min3 (width, da == SIZE_MAX ? SIZE_MAX : da - r * dpitch,
-                            sa == SIZE_MAX ? SIZE_MAX : sa - r * spitch));
-    }
+  Copy2DArgs *a = malloc (sizeof *a);
+  *a = (Copy2DArgs) { dst, dpitch, src, spitch, width, height };
+  run_or_defer (stream, run_copy2d, a);
   return cudaSuccess;
 }
 
@@ -1509,7 +1582,11 @@ cudaMemsetAsync (void *dst, int value, size_t bytes, cudaStream_t stream)
   int c = stream_op (stream);
   end_capt (c, NULL);
   if (dst && bytes)
-    memset (dst, value, bytes < avail (dst) ? bytes : avail (dst));
+    {
+      CopyArgs *a = malloc (sizeof *a);
+      *a = (CopyArgs) { dst, NULL, bytes < avail (dst) ? bytes : avail (dst), value };
+      run_or_defer (stream, run_set, a);
+    }
   return cudaSuccess;
 }
 
@@ -1619,6 +1696,8 @@ cudaStreamEndCapture (cudaStream_t s, cudaGraph_t *graph)
   g->nodes = s->captured_nodes;
   g->bufs = s->bufs;
   memset (&s->bufs, 0, sizeof s->bufs);
+  g->ops = s->ops;
+  memset (&s->ops, 0, sizeof s->ops);
   s->capturing = 0;
   active_captures--;
   pthread_mutex_unlock (&lock);
@@ -1644,7 +1723,11 @@ cudaGraphInstantiate (cudaGraphExec_t *exec, cudaGraph_t graph, unsigned long lo
   pthread_mutex_unlock (&lock);
   e->nodes = graph ? graph->nodes : 0;
   if (graph)
-    bufset_copy (&e->bufs, &graph->bufs);
+    {
+      bufset_copy (&e->bufs, &graph->bufs);
+      for (size_t i = 0; i < graph->ops.n; i++) /* the arguments are shared, never freed */
+        oplist_add (&e->ops, graph->ops.op[i].run, graph->ops.op[i].arg);
+    }
   *exec = e;
   begin ("cudaGraphInstantiate ");
   add ("graph%d flags=%llu -> exec%d", graph ? graph->id : 0, flags, e->id);
@@ -1673,6 +1756,8 @@ cudaGraphLaunch (cudaGraphExec_t exec, cudaStream_t s)
   pthread_mutex_unlock (&lock);
   int c = stream_op (s);
   end_capt (c, NULL);
+  for (size_t i = 0; exec && i < exec->ops.n; i++)
+    exec->ops.op[i].run (exec->ops.op[i].arg);
   return cudaSuccess;
 }
 
@@ -1760,6 +1845,340 @@ cudaStreamWaitEvent (cudaStream_t s, cudaEvent_t e, unsigned flags)
   int c = stream_op (s);
   end_capt (c, NULL);
   return cudaSuccess;
+}
+
+/* ==== compute (PF_MOCK_COMPUTE=1) ========================================================== */
+/* Plain host loops in double for what the libraries compute, so that the backend's own
+ * kernels (run on the host by tests/tools/cuda-emu) see real operands and results. Operand
+ * rounding follows the mode: bf16 data is bf16 already; float32 operands are rounded to TF32
+ * where the library may use tensor cores (a convolution not under CUDNN_FMA_MATH, a handle
+ * under CUBLAS_TF32_TENSOR_OP_MATH) and to bf16 under CUBLAS_COMPUTE_32F_FAST_16BF. The real
+ * libraries may do less (or sum in another order); the tests' tolerances allow for both. */
+enum { ROUND_NONE, ROUND_TF32, ROUND_BF16 };
+
+static float
+round_bits (float v, int keep) /* round to nearest even, `keep` mantissa bits */
+{
+  uint32_t u;
+  memcpy (&u, &v, 4);
+  if ((u & 0x7f800000u) == 0x7f800000u)
+    return v; /* inf, NaN */
+  const int drop = 23 - keep;
+  uint32_t half = 1u << (drop - 1), lsb = (u >> drop) & 1u;
+  u = (u + half - 1 + lsb) & ~((1u << drop) - 1);
+  memcpy (&v, &u, 4);
+  return v;
+}
+
+static double
+rounded (float v, int mode)
+{
+  return mode == ROUND_TF32 ? round_bits (v, 10) : mode == ROUND_BF16 ? round_bits (v, 7) : v;
+}
+
+static double
+load_elem (cudnnDataType_t t, const void *p, size_t i, int mode)
+{
+  if (t == CUDNN_DATA_BFLOAT16)
+    {
+      uint32_t u = (uint32_t) ((const uint16_t *) p)[i] << 16;
+      float f;
+      memcpy (&f, &u, 4);
+      return f;
+    }
+  return rounded (((const float *) p)[i], mode);
+}
+
+static void
+store_elem (cudnnDataType_t t, void *p, size_t i, double v)
+{
+  if (t == CUDNN_DATA_BFLOAT16)
+    {
+      float f = round_bits ((float) v, 7);
+      uint32_t u;
+      memcpy (&u, &f, 4);
+      ((uint16_t *) p)[i] = (uint16_t) (u >> 16);
+    }
+  else
+    ((float *) p)[i] = (float) v;
+}
+
+/* element strides of a tensor (its own) or a filter (packed) */
+static void
+elem_strides (const Desc *d, long *st)
+{
+  long s = 1;
+  for (int i = d->nd - 1; i >= 0; i--)
+    {
+      st[i] = d->kind == D_FILTER ? s : d->stride[i];
+      s *= d->dim[i];
+    }
+}
+
+static size_t
+dense_count (const Desc *d)
+{
+  size_t n = 1;
+  for (int i = 0; i < d->nd; i++)
+    n *= (size_t) d->dim[i];
+  return n;
+}
+
+/* the offset of dense index `lin` (row-major over dims) in a tensor with strides st */
+static size_t
+strided_offset (const Desc *d, const long *st, size_t lin)
+{
+  size_t off = 0;
+  for (int i = d->nd - 1; i >= 0; i--)
+    {
+      off += (lin % (size_t) d->dim[i]) * (size_t) st[i];
+      lin /= (size_t) d->dim[i];
+    }
+  return off;
+}
+
+/* out = alpha acc + beta out, with out's beta term skipped when beta is 0 (NaN there is
+ * overwritten, as by the libraries) */
+static void
+store_scaled (const Desc *d, void *out, const double *acc, double alpha, double beta)
+{
+  long st[8];
+  elem_strides (d, st);
+  size_t n = dense_count (d);
+  for (size_t i = 0; i < n; i++)
+    {
+      size_t o = strided_offset (d, st, i);
+      double v = alpha * acc[i];
+      if (beta != 0.0)
+        v += beta * load_elem (d->type, out, o, ROUND_NONE);
+      store_elem (d->type, out, o, v);
+    }
+}
+
+enum { CONV_FWD, CONV_BWD_DATA, CONV_BWD_FILTER };
+
+/* One convolution pass: y = x (*) w forward, dx from dy and w, dw from x and dy. */
+static void
+compute_conv (int pass, const Desc *xd, const void *x, const Desc *wd, const void *w,
+              const Desc *cv, const Desc *yd, const void *y, void *out, double alpha,
+              double beta)
+{
+  const int nsp = xd->nd - 2;
+  const int mode = xd->type == CUDNN_DATA_FLOAT && cv->math != CUDNN_FMA_MATH ? ROUND_TF32
+                                                                              : ROUND_NONE;
+  long xs[8], ws[8], ys[8];
+  elem_strides (xd, xs);
+  elem_strides (wd, ws);
+  elem_strides (yd, ys);
+  const Desc *od = pass == CONV_FWD ? yd : pass == CONV_BWD_DATA ? xd : wd;
+  double *acc = calloc (dense_count (od), sizeof (double));
+  const int N = xd->dim[0], C = xd->dim[1], K = wd->dim[0];
+  size_t nout = 1, nker = 1;
+  for (int i = 0; i < nsp; i++)
+    {
+      nout *= (size_t) yd->dim[2 + i];
+      nker *= (size_t) wd->dim[2 + i];
+    }
+  for (int n = 0; n < N; n++)
+    for (int k = 0; k < K; k++)
+      for (int c = 0; c < C; c++)
+        for (size_t o = 0; o < nout; o++)
+          for (size_t r = 0; r < nker; r++)
+            {
+              /* spatial indices of the output position o and the kernel tap r */
+              int oi[6], ri[6], xi[6];
+              size_t oo = o, rr = r;
+              int inside = 1;
+              for (int i = nsp - 1; i >= 0; i--)
+                {
+                  oi[i] = (int) (oo % (size_t) yd->dim[2 + i]);
+                  oo /= (size_t) yd->dim[2 + i];
+                  ri[i] = (int) (rr % (size_t) wd->dim[2 + i]);
+                  rr /= (size_t) wd->dim[2 + i];
+                  int tap = cv->mode == CUDNN_CONVOLUTION ? wd->dim[2 + i] - 1 - ri[i] : ri[i];
+                  xi[i] = oi[i] * cv->cstride[i] - cv->pad[i] + tap * cv->dil[i];
+                  inside &= xi[i] >= 0 && xi[i] < xd->dim[2 + i];
+                }
+              if (!inside)
+                continue;
+              size_t xo = (size_t) n * xs[0] + (size_t) c * xs[1];
+              size_t wo = (size_t) k * ws[0] + (size_t) c * ws[1];
+              size_t yo = (size_t) n * ys[0] + (size_t) k * ys[1];
+              size_t xl = (size_t) n * C + c, yl = (size_t) n * K + k, wl = (size_t) k * C + c;
+              for (int i = 0; i < nsp; i++)
+                {
+                  xo += (size_t) xi[i] * xs[2 + i];
+                  wo += (size_t) ri[i] * ws[2 + i];
+                  yo += (size_t) oi[i] * ys[2 + i];
+                  xl = xl * xd->dim[2 + i] + xi[i];
+                  wl = wl * wd->dim[2 + i] + ri[i];
+                  yl = yl * yd->dim[2 + i] + oi[i];
+                }
+              if (pass == CONV_FWD)
+                acc[yl] += load_elem (xd->type, x, xo, mode) * load_elem (wd->type, w, wo, mode);
+              else if (pass == CONV_BWD_DATA)
+                acc[xl] += load_elem (yd->type, y, yo, mode) * load_elem (wd->type, w, wo, mode);
+              else
+                acc[wl] += load_elem (xd->type, x, xo, mode) * load_elem (yd->type, y, yo, mode);
+            }
+  store_scaled (od, out, acc, alpha, beta);
+  free (acc);
+}
+
+/* c = alpha a + beta c, a broadcast over c's dimensions where its own are 1 */
+static void
+compute_add (const Desc *ad, const void *a, const Desc *cd, void *c, double alpha, double beta)
+{
+  long as[8], cs[8];
+  elem_strides (ad, as);
+  elem_strides (cd, cs);
+  size_t n = dense_count (cd);
+  for (size_t i = 0; i < n; i++)
+    {
+      size_t lin = i, ao = 0;
+      for (int d = cd->nd - 1; d >= 0; d--)
+        {
+          size_t idx = lin % (size_t) cd->dim[d];
+          lin /= (size_t) cd->dim[d];
+          if (ad->dim[d] != 1)
+            ao += idx * (size_t) as[d];
+        }
+      size_t co = strided_offset (cd, cs, i);
+      double v = alpha * load_elem (ad->type, a, ao, ROUND_NONE);
+      if (beta != 0.0)
+        v += beta * load_elem (cd->type, c, co, ROUND_NONE);
+      store_elem (cd->type, c, co, v);
+    }
+}
+
+/* db = alpha (sums of dy over every dimension but the channel) + beta db */
+static void
+compute_bias_grad (const Desc *yd, const void *dy, const Desc *bd, void *db, double alpha,
+                   double beta)
+{
+  long ys[8];
+  elem_strides (yd, ys);
+  double *acc = calloc ((size_t) yd->dim[1], sizeof (double));
+  size_t n = dense_count (yd), inner = n / ((size_t) yd->dim[0] * yd->dim[1]);
+  for (size_t i = 0; i < n; i++)
+    acc[(i / inner) % (size_t) yd->dim[1]] += load_elem (yd->type, dy, strided_offset (yd, ys, i),
+                                                         ROUND_NONE);
+  store_scaled (bd, db, acc, alpha, beta);
+  free (acc);
+}
+
+/* C = alpha op(A) op(B) + beta C, column-major, `batch` of them */
+static void
+compute_gemm (cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, double alpha,
+              const float *A, int lda, long long sa, const float *B, int ldb, long long sb,
+              double beta, float *C, int ldc, long long sc, int batch, int mode)
+{
+  for (int b = 0; b < batch; b++)
+    {
+      const float *Ab = A + b * sa, *Bb = B + b * sb;
+      float *Cb = C + b * sc;
+      for (int j = 0; j < n; j++)
+        for (int i = 0; i < m; i++)
+          {
+            double acc = 0;
+            for (int l = 0; l < k; l++)
+              {
+                float av = ta == CUBLAS_OP_N ? Ab[i + (size_t) l * lda] : Ab[l + (size_t) i * lda];
+                float bv = tb == CUBLAS_OP_N ? Bb[l + (size_t) j * ldb] : Bb[j + (size_t) l * ldb];
+                acc += rounded (av, mode) * rounded (bv, mode);
+              }
+            float *c = &Cb[i + (size_t) j * ldc];
+            *c = (float) (alpha * acc + (beta != 0.0 ? beta * *c : 0.0));
+          }
+    }
+}
+
+typedef struct {
+  int pass;
+  Desc x, w, cv, y;
+  const void *xp, *wp, *yp;
+  void *out;
+  double alpha, beta;
+} ConvArgs;
+
+static void
+run_conv (void *p)
+{
+  ConvArgs *a = p;
+  compute_conv (a->pass, &a->x, a->xp, &a->w, a->wp, &a->cv, &a->y, a->yp, a->out, a->alpha,
+                a->beta);
+}
+
+static void
+queue_conv (cudaStream_t s, int pass, const Desc *x, const void *xp, const Desc *w,
+            const void *wp, const Desc *cv, const Desc *y, const void *yp, void *out,
+            const void *alpha, const void *beta)
+{
+  if (!compute_on)
+    return;
+  ConvArgs *a = malloc (sizeof *a);
+  *a = (ConvArgs) { pass, *x, *w, *cv, *y, xp, wp, yp, out, *(const float *) alpha,
+                    *(const float *) beta };
+  run_or_defer (s, run_conv, a);
+}
+
+typedef struct {
+  int kind; /* 0 add, 1 bias gradient */
+  Desc a, c;
+  const void *ap;
+  void *cp;
+  double alpha, beta;
+} TensorArgs;
+
+static void
+run_tensor (void *p)
+{
+  TensorArgs *t = p;
+  if (t->kind == 0)
+    compute_add (&t->a, t->ap, &t->c, t->cp, t->alpha, t->beta);
+  else
+    compute_bias_grad (&t->a, t->ap, &t->c, t->cp, t->alpha, t->beta);
+}
+
+static void
+queue_tensor (cudaStream_t s, int kind, const Desc *a, const void *ap, const Desc *c, void *cp,
+              const void *alpha, const void *beta)
+{
+  if (!compute_on)
+    return;
+  TensorArgs *t = malloc (sizeof *t);
+  *t = (TensorArgs) { kind, *a, *c, ap, cp, *(const float *) alpha, *(const float *) beta };
+  run_or_defer (s, run_tensor, t);
+}
+
+typedef struct {
+  cublasOperation_t ta, tb;
+  int m, n, k, lda, ldb, ldc, batch, mode;
+  long long sa, sb, sc;
+  double alpha, beta;
+  const float *A, *B;
+  float *C;
+} GemmArgs;
+
+static void
+run_gemm (void *p)
+{
+  GemmArgs *g = p;
+  compute_gemm (g->ta, g->tb, g->m, g->n, g->k, g->alpha, g->A, g->lda, g->sa, g->B, g->ldb,
+                g->sb, g->beta, g->C, g->ldc, g->sc, g->batch, g->mode);
+}
+
+static void
+queue_gemm (cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+            const void *alpha, const void *A, int lda, long long sa, const void *B, int ldb,
+            long long sb, const void *beta, void *C, int ldc, long long sc, int batch, int mode)
+{
+  if (!compute_on || m <= 0 || n <= 0 || batch <= 0)
+    return;
+  GemmArgs *g = malloc (sizeof *g);
+  *g = (GemmArgs) { ta, tb, m, n, k, lda, ldb, ldc, batch, mode, sa, sb, sc,
+                    *(const float *) alpha, *(const float *) beta, A, B, C };
+  run_or_defer (h->stream, run_gemm, g);
 }
 
 /* ==== cuDNN ================================================================================= */
@@ -2505,6 +2924,8 @@ cudnnConvolutionForward (cudnnHandle_t h, const void *alpha, const cudnnTensorDe
   check_overlap ("y", y, ye, "ws", ws, wsb);
   check_overlap ("x", x, desc_extent ((Desc *) xd), "ws", ws, wsb);
   end_capt (dnn_stream_op (h), NULL);
+  queue_conv (h->stream, CONV_FWD, (Desc *) xd, x, (Desc *) wd, w, (Desc *) cv, (Desc *) yd,
+              NULL, y, alpha, beta);
   return CUDNN_STATUS_SUCCESS;
 }
 
@@ -2534,6 +2955,8 @@ cudnnConvolutionBackwardData (cudnnHandle_t h, const void *alpha,
   check_overlap ("dx", dx, xe, "ws", ws, wsb);
   check_overlap ("dy", dy, desc_extent ((Desc *) dyd), "ws", ws, wsb);
   end_capt (dnn_stream_op (h), NULL);
+  queue_conv (h->stream, CONV_BWD_DATA, (Desc *) dxd, NULL, (Desc *) wd, w, (Desc *) cv,
+              (Desc *) dyd, dy, dx, alpha, beta);
   return CUDNN_STATUS_SUCCESS;
 }
 
@@ -2563,6 +2986,8 @@ cudnnConvolutionBackwardFilter (cudnnHandle_t h, const void *alpha,
   check_overlap ("dw", dw, we, "ws", ws, wsb);
   check_overlap ("x", x, desc_extent ((Desc *) xd), "ws", ws, wsb);
   end_capt (dnn_stream_op (h), NULL);
+  queue_conv (h->stream, CONV_BWD_FILTER, (Desc *) xd, x, (Desc *) dwd, NULL, (Desc *) cv,
+              (Desc *) dyd, dy, dw, alpha, beta);
   return CUDNN_STATUS_SUCCESS;
 }
 
@@ -2578,6 +3003,7 @@ cudnnConvolutionBackwardBias (cudnnHandle_t h, const void *alpha,
   add_scalar ("beta", beta);
   add_operand ("db", (Desc *) dbd, db);
   end_capt (dnn_stream_op (h), NULL);
+  queue_tensor (h->stream, 1, (Desc *) dyd, dy, (Desc *) dbd, db, alpha, beta);
   return CUDNN_STATUS_SUCCESS;
 }
 
@@ -2602,6 +3028,7 @@ cudnnAddTensor (cudnnHandle_t h, const void *alpha, const cudnnTensorDescriptor_
           break;
         }
   end_capt (dnn_stream_op (h), NULL);
+  queue_tensor (h->stream, 0, A, a, C, c, alpha, beta);
   return CUDNN_STATUS_SUCCESS;
 }
 
@@ -2848,6 +3275,32 @@ cublasGetStatusString (cublasStatus_t s)
   return s == CUBLAS_STATUS_SUCCESS ? "success" : "mock error";
 }
 
+/* the operand rounding of a float32 GEMM under the handle's math mode */
+static int
+blas_round (cublasHandle_t h)
+{
+  return h->math == CUBLAS_TF32_TENSOR_OP_MATH ? ROUND_TF32 : ROUND_NONE;
+}
+
+/* GemmEx: float32 operands only (what the backend uses); FAST_16BF rounds them to bf16 */
+static void
+ex_gemm (cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+         const void *alpha, const void *A, cudaDataType at, int lda, long long sa, const void *B,
+         cudaDataType bt, int ldb, long long sb, const void *beta, void *C, cudaDataType ct,
+         int ldc, long long sc, int batch, cublasComputeType_t c)
+{
+  if (!compute_on)
+    return;
+  if (at != CUDA_R_32F || bt != CUDA_R_32F || ct != CUDA_R_32F)
+    {
+      fprintf (stderr, "cuda-mock: PF_MOCK_COMPUTE: GemmEx computes float32 operands only\n");
+      abort ();
+    }
+  int mode = c == CUBLAS_COMPUTE_32F_FAST_16BF ? ROUND_BF16
+             : c == CUBLAS_COMPUTE_32F_FAST_TF32 ? ROUND_TF32 : blas_round (h);
+  queue_gemm (h, ta, tb, m, n, k, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch, mode);
+}
+
 /* cublasSgemm is printed as "gemm ... types=R_32F/R_32F/R_32F compute=sgemm" so that a
  * GemmEx of the same types stays visibly different (its compute type is explicit) */
 EXPORT cublasStatus_t
@@ -2859,6 +3312,7 @@ cublasSgemm_v2 (cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, in
   add_handle_blas (h);
   add_gemm_operands (ta, tb, m, n, k, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0, 1, 4, 4, 4);
   end_capt (stream_op (h->stream), NULL);
+  queue_gemm (h, ta, tb, m, n, k, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0, 1, blas_round (h));
   return CUBLAS_STATUS_SUCCESS;
 }
 
@@ -2873,6 +3327,8 @@ cublasSgemmStridedBatched (cublasHandle_t h, cublasOperation_t ta, cublasOperati
   add_gemm_operands (ta, tb, m, n, k, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch, 4,
                      4, 4);
   end_capt (stream_op (h->stream), NULL);
+  queue_gemm (h, ta, tb, m, n, k, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch,
+              blas_round (h));
   return CUBLAS_STATUS_SUCCESS;
 }
 
@@ -2898,6 +3354,7 @@ cublasGemmEx (cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int 
   add_gemm_operands (ta, tb, m, n, k, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0, 1,
                      cuda_type_size (at), cuda_type_size (bt), cuda_type_size (ct));
   end_capt (stream_op (h->stream), NULL);
+  ex_gemm (h, ta, tb, m, n, k, alpha, A, at, lda, 0, B, bt, ldb, 0, beta, C, ct, ldc, 0, 1, c);
   return CUBLAS_STATUS_SUCCESS;
 }
 
@@ -2914,5 +3371,7 @@ cublasGemmStridedBatchedEx (cublasHandle_t h, cublasOperation_t ta, cublasOperat
   add_gemm_operands (ta, tb, m, n, k, alpha, A, lda, sa, B, ldb, sb, beta, C, ldc, sc, batch,
                      cuda_type_size (at), cuda_type_size (bt), cuda_type_size (ct));
   end_capt (stream_op (h->stream), NULL);
+  ex_gemm (h, ta, tb, m, n, k, alpha, A, at, lda, sa, B, bt, ldb, sb, beta, C, ct, ldc, sc, batch,
+           c);
   return CUBLAS_STATUS_SUCCESS;
 }
