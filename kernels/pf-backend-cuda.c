@@ -5,8 +5,9 @@
  *
  * The layout mirrors pf-backend-cpu.c: forward overwrites, backward accumulates, a fused ReLU
  * runs in the op's last pass (convolution, BatchNorm) or in place after it, and masks dy
- * before the op's backward (BatchNorm: as it reads dy); a convolution that feeds a BatchNorm leaves its bias to it (bias_taker). Everything is queued on
- * the context's one stream, so the order of the host calls is the order on the device.
+ * before the op's backward (BatchNorm: as it reads dy); a convolution that only feeds a
+ * BatchNorm leaves its bias to it (bias_taker). Everything is queued on the context's one
+ * stream, so the order of the host calls is the order on the device.
  *
  * The PfBackend/PfMemory callbacks that return void keep the first error in `pending` (under
  * a lock: training runs on a worker thread); the device loss reports it before computing

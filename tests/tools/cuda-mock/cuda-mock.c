@@ -1915,14 +1915,7 @@ elem_strides (const Desc *d, long *st)
     }
 }
 
-static size_t
-dense_count (const Desc *d)
-{
-  size_t n = 1;
-  for (int i = 0; i < d->nd; i++)
-    n *= (size_t) d->dim[i];
-  return n;
-}
+static size_t desc_elems (const Desc *d); /* the product of its dims (cuDNN section) */
 
 /* the offset of dense index `lin` (row-major over dims) in a tensor with strides st */
 static size_t
@@ -1944,7 +1937,7 @@ store_scaled (const Desc *d, void *out, const double *acc, double alpha, double 
 {
   long st[8];
   elem_strides (d, st);
-  size_t n = dense_count (d);
+  size_t n = desc_elems (d);
   for (size_t i = 0; i < n; i++)
     {
       size_t o = strided_offset (d, st, i);
@@ -1971,7 +1964,7 @@ compute_conv (int pass, const Desc *xd, const void *x, const Desc *wd, const voi
   elem_strides (wd, ws);
   elem_strides (yd, ys);
   const Desc *od = pass == CONV_FWD ? yd : pass == CONV_BWD_DATA ? xd : wd;
-  double *acc = calloc (dense_count (od), sizeof (double));
+  double *acc = calloc (desc_elems (od), sizeof (double));
   const int N = xd->dim[0], C = xd->dim[1], K = wd->dim[0];
   size_t nout = 1, nker = 1;
   for (int i = 0; i < nsp; i++)
@@ -2032,7 +2025,7 @@ compute_add (const Desc *ad, const void *a, const Desc *cd, void *c, double alph
   long as[8], cs[8];
   elem_strides (ad, as);
   elem_strides (cd, cs);
-  size_t n = dense_count (cd);
+  size_t n = desc_elems (cd);
   for (size_t i = 0; i < n; i++)
     {
       size_t lin = i, ao = 0;
@@ -2059,7 +2052,7 @@ compute_bias_grad (const Desc *yd, const void *dy, const Desc *bd, void *db, dou
   long ys[8];
   elem_strides (yd, ys);
   double *acc = calloc ((size_t) yd->dim[1], sizeof (double));
-  size_t n = dense_count (yd), inner = n / ((size_t) yd->dim[0] * yd->dim[1]);
+  size_t n = desc_elems (yd), inner = n / ((size_t) yd->dim[0] * yd->dim[1]);
   for (size_t i = 0; i < n; i++)
     acc[(i / inner) % (size_t) yd->dim[1]] += load_elem (yd->type, dy, strided_offset (yd, ys, i),
                                                          ROUND_NONE);
