@@ -51,6 +51,9 @@ std::vector<char> dyn_smem;
 std::set<const void *> barrier_free; /* kernels whose first block met no barrier */
 bool direct;                         /* threads run as plain calls */
 bool met_barrier;                    /* in the block that runs now */
+/* PF_EMU_REVERSE=1: threads run in reverse order between barriers, which shows the missing
+ * barriers the forward order hides (a thread reading what an earlier one wrote) */
+const bool reverse = getenv ("PF_EMU_REVERSE") && *getenv ("PF_EMU_REVERSE") == '1';
 
 [[noreturn]] void
 fail (const char *what)
@@ -121,8 +124,9 @@ void
 run_block_direct (int nthreads)
 {
   warps.assign ((nthreads + 31) / 32, WarpState ());
-  for (int t = 0; t < nthreads; t++)
+  for (int k = 0; k < nthreads; k++)
     {
+      const int t = reverse ? nthreads - 1 - k : k;
       threadIdx.x = t % blockDim.x;
       threadIdx.y = (t / blockDim.x) % blockDim.y;
       threadIdx.z = t / (blockDim.x * blockDim.y);
@@ -160,8 +164,9 @@ run_block (int nthreads)
   while (left > 0)
     {
       bool progress = false;
-      for (Fiber &f : fibers)
+      for (int k = 0; k < nthreads; k++)
         {
+          Fiber &f = fibers[reverse ? nthreads - 1 - k : k];
           if (f.done || blocked (f))
             continue;
           f.wait = NONE;
