@@ -23,6 +23,13 @@ bn_slices (const PfCudaContext *ctx, const PfBatchNormDesc *d)
   return MAX (1, MIN (s, d->n));
 }
 
+/* dy[i] through the mask of a fused ReLU whose output is ry (NULL: no ReLU) */
+__device__ static __forceinline__ float
+relu_masked (const float *dy, const float *ry, size_t i)
+{
+  return ry && !(ry[i] > 0.0f) ? 0.0f : dy[i];
+}
+
 /* part[(ch * slices + s) * 2 + {0,1}] = sums over the planes b = s, s + slices, ... of channel ch:
  * stats (mean == NULL) of x and x^2, backward of dy and dy * xhat. x is x + xb[ch] when xb is
  * given (a convolution's bias, deferred to here: the float sum is the one cudnnAddTensor made);
@@ -50,7 +57,7 @@ bn_partial_kernel (int n, int c, int hw, int slices, const float *dy, const floa
             }
           else
             {
-              double av = ry && !(ry[off + j] > 0.0f) ? 0.0f : dy[off + j];
+              double av = relu_masked (dy, ry, off + j);
               s1 += av;
               s2 += av * (double) ((xv - m) * is);
             }
@@ -182,8 +189,7 @@ bn_backward_dx_kernel (size_t total, int c, int hw, const float *x, const float 
       PF_PLANE_ELEMENTS (j, (size_t) hw)
         {
           float xhat = ((xb ? x[off + j] + bias : x[off + j]) - mean) * invstd;
-          const float d = ry && !(ry[off + j] > 0.0f) ? 0.0f : dy[off + j];
-          dx[off + j] += k * (d - mean_dy - xhat * mean_dyx);
+          dx[off + j] += k * (relu_masked (dy, ry, off + j) - mean_dy - xhat * mean_dyx);
         }
     }
 }

@@ -2115,8 +2115,10 @@ queue_conv (cudaStream_t s, int pass, const Desc *x, const void *xp, const Desc 
   run_or_defer (s, run_conv, a);
 }
 
+enum { TENSOR_ADD, TENSOR_BIAS_GRAD };
+
 typedef struct {
-  int kind; /* 0 add, 1 bias gradient */
+  int kind; /* TENSOR_* */
   Desc a, c;
   const void *ap;
   void *cp;
@@ -2127,7 +2129,7 @@ static void
 run_tensor (void *p)
 {
   TensorArgs *t = p;
-  if (t->kind == 0)
+  if (t->kind == TENSOR_ADD)
     compute_add (&t->a, t->ap, &t->c, t->cp, t->alpha, t->beta);
   else
     compute_bias_grad (&t->a, t->ap, &t->c, t->cp, t->alpha, t->beta);
@@ -2996,7 +2998,7 @@ cudnnConvolutionBackwardBias (cudnnHandle_t h, const void *alpha,
   add_scalar ("beta", beta);
   add_operand ("db", (Desc *) dbd, db);
   end_capt (dnn_stream_op (h), NULL);
-  queue_tensor (h->stream, 1, (Desc *) dyd, dy, (Desc *) dbd, db, alpha, beta);
+  queue_tensor (h->stream, TENSOR_BIAS_GRAD, (Desc *) dyd, dy, (Desc *) dbd, db, alpha, beta);
   return CUDNN_STATUS_SUCCESS;
 }
 
@@ -3021,7 +3023,7 @@ cudnnAddTensor (cudnnHandle_t h, const void *alpha, const cudnnTensorDescriptor_
           break;
         }
   end_capt (dnn_stream_op (h), NULL);
-  queue_tensor (h->stream, 0, A, a, C, c, alpha, beta);
+  queue_tensor (h->stream, TENSOR_ADD, A, a, C, c, alpha, beta);
   return CUDNN_STATUS_SUCCESS;
 }
 
