@@ -289,34 +289,18 @@ bias_taker (const PfBackend *be, PfGraph *g, const PfNode *conv)
   if (conv->op != PF_OP_CONV2D || conv->b < 0 || conv->relu_after
       || conv->out == pf_graph_output_id (g))
     return NULL;
-  PfNode *taker = NULL;
-  for (int i = 0; i < pf_graph_n_nodes (g); i++)
-    {
-      PfNode *n = pf_graph_node (g, i);
-      gboolean reads = n->op == PF_OP_LSTM
-                       && (n->d.lstm.h0 == conv->out || n->d.lstm.c0 == conv->out);
-      for (int k = 0; k < n->n_in; k++)
-        reads = reads || n->in[k] == conv->out;
-      if (!reads)
-        continue;
-      if (taker || n->skip || n->op != PF_OP_BATCHNORM || n->in[0] != conv->out)
-        return NULL;
-      taker = n;
-    }
-  return taker && be->supports (be, g, taker) ? taker : NULL;
+  PfNode *taker = pf_graph_sole_reader (g, conv->out);
+  if (!taker || taker->skip || taker->op != PF_OP_BATCHNORM || taker->in[0] != conv->out)
+    return NULL;
+  return be->supports (be, g, taker) ? taker : NULL;
 }
 
 /* the convolution whose bias the BatchNorm bn adds, or NULL */
 static const PfNode *
 bias_giver (const PfBackend *be, PfGraph *g, const PfNode *bn)
 {
-  for (int i = 0; i < pf_graph_n_nodes (g); i++)
-    {
-      PfNode *n = pf_graph_node (g, i);
-      if (n->op == PF_OP_CONV2D && n->out == bn->in[0])
-        return bias_taker (be, g, n) == bn ? n : NULL;
-    }
-  return NULL;
+  const PfNode *conv = pf_graph_producer (g, bn->in[0]);
+  return conv && bias_taker (be, g, conv) == bn ? conv : NULL;
 }
 
 static gboolean

@@ -14,6 +14,7 @@
 #pragma once
 #include <glib.h>
 #include "pf-cuda.h"
+#include "pf-graph.h"
 
 G_BEGIN_DECLS
 
@@ -27,6 +28,9 @@ gboolean pf_backend_cuda_register (GError **error);
  * TRUE when nothing failed or the backend was never registered. */
 gboolean pf_backend_cuda_take_error (GError **error);
 
+/* Whether node n of a graph planned on PF_DEVICE_CUDA runs as part of a fused op (the row
+ * attention's bmm -> softmax -> bmm, pf-backend-cuda-attn.c): for tests and profiles. */
+gboolean pf_backend_cuda_node_fused (const PfNode *n);
 /* The context the backend runs on (for timing and tests), or NULL before registration. */
 PfCudaContext *pf_backend_cuda_context (void);
 

@@ -12,8 +12,7 @@
 #include "pf-cuda-private.h"
 #include "pf-cuda-attn.h"
 
-#define WARP 32
-#define FULL_MASK 0xffffffffu
+#define WARP PF_WARP
 
 #define GRID_STRIDE(i, n) \
   for (size_t i = blockIdx.x * (size_t) blockDim.x + threadIdx.x; i < (n); \
@@ -23,24 +22,6 @@
 #define WARP_STRIDE(r, n) \
   for (size_t r = (blockIdx.x * (size_t) blockDim.x + threadIdx.x) / WARP; r < (n); \
        r += (size_t) gridDim.x * blockDim.x / WARP)
-
-/* xor butterflies: every lane ends with the same value, in the same order on every run
- * (a + b == b + a in IEEE arithmetic) */
-static __device__ __forceinline__ double
-warp_sum (double v)
-{
-  for (int o = WARP / 2; o > 0; o >>= 1)
-    v += __shfl_xor_sync (FULL_MASK, v, o);
-  return v;
-}
-
-static __device__ __forceinline__ float
-warp_max (float v)
-{
-  for (int o = WARP / 2; o > 0; o >>= 1)
-    v = fmaxf (v, __shfl_xor_sync (FULL_MASK, v, o));
-  return v;
-}
 
 /* Blocks for a warp-per-item kernel over n items. */
 static unsigned int
@@ -71,7 +52,7 @@ plane_sum_warp_kernel (size_t planes, int hw, const float *a, const float *b, fl
       else
         for (int i = lane; i < hw; i += WARP)
           s += ap[i];
-      s = warp_sum (s);
+      s = _pf_warp_sum (s);
       if (lane == 0)
         {
           if (PRODUCT)
@@ -307,11 +288,11 @@ softmax_forward_kernel (size_t rows, int cols, float scale, const float *x, floa
       float mx = -INFINITY;
       for (int j = lane; j < cols; j += WARP)
         mx = fmaxf (mx, scale * xr[j]);
-      mx = warp_max (mx);
+      mx = _pf_warp_max (mx);
       double sum = 0.0;
       for (int j = lane; j < cols; j += WARP)
         sum += expf (scale * xr[j] - mx);
-      sum = warp_sum (sum);
+      sum = _pf_warp_sum (sum);
       const float inv = (float) (1.0 / sum);
       for (int j = lane; j < cols; j += WARP)
         yr[j] = expf (scale * xr[j] - mx) * inv;
@@ -331,7 +312,7 @@ softmax_backward_kernel (size_t rows, int cols, float scale, const float *y, con
       double dot = 0.0;
       for (int j = lane; j < cols; j += WARP)
         dot += (double) gr[j] * yr[j];
-      dot = warp_sum (dot);
+      dot = _pf_warp_sum (dot);
       for (int j = lane; j < cols; j += WARP)
         dr[j] += (float) ((double) scale * yr[j] * (gr[j] - dot));
     }

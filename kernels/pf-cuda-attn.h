@@ -47,6 +47,25 @@ gboolean pf_cuda_softmax_forward (PfCudaContext *ctx, int rows, int cols, float 
 gboolean pf_cuda_softmax_backward (PfCudaContext *ctx, int rows, int cols, float scale,
                                    const float *y, const float *dy, float *dx, GError **error);
 
+/* ---- fused attention: the three ops above for softmax(scale Q K^T) V (pf-cuda-sdpa.cu) -- */
+/* Whether the fused kernels serve sequences of `len` tokens of `dim` features on this device:
+ * both at most PF_CUDA_ATTENTION_MAX, and the shared memory they need within what a block may
+ * have. A pure query (no CUDA call): the same answer for every node of a plan. */
+#define PF_CUDA_ATTENTION_MAX 64
+gboolean pf_cuda_attention_fits (const PfCudaContext *ctx, int len, int dim);
+/* For each of `batch` sequences: q, k, v [len, dim]; p [len, len] = softmax(scale q k^T) and
+ * o [len, dim] = p v, as pf_cuda_bmm_forward, pf_cuda_softmax_forward and pf_cuda_bmm_forward
+ * give them, in float32 whatever the context's precision. */
+gboolean pf_cuda_attention_forward (PfCudaContext *ctx, int batch, int len, int dim, float scale,
+                                    const float *q, const float *k, const float *v, float *p,
+                                    float *o, GError **error);
+/* dq, dk, dv += the gradients of o for its gradient dout, from the forward's p; each may be
+ * NULL. No [len, len] gradient is written anywhere. */
+gboolean pf_cuda_attention_backward (PfCudaContext *ctx, int batch, int len, int dim, float scale,
+                                     const float *q, const float *k, const float *v,
+                                     const float *p, const float *dout, float *dq, float *dk,
+                                     float *dv, GError **error);
+
 /* ---- layout ------------------------------------------------------------------------------ */
 /* torch.Tensor.permute(perm).contiguous() of x with `shape` (1 <= ndim <= 6): y's axis i is
  * x's axis perm[i] (pf_permute_forward_ref). */

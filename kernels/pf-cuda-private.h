@@ -15,6 +15,7 @@ struct _PfCudaContext {
   char name[256];
   int sm_count;
   int cc_major, cc_minor; /* compute capability */
+  size_t smem_optin;      /* the most dynamic shared memory a block may opt in to */
   cudaStream_t stream;
   cudnnHandle_t cudnn;
   cublasHandle_t cublas;
@@ -157,6 +158,27 @@ _pf_cuda_plane_grid (const PfCudaContext *ctx, size_t planes, size_t hw)
 #define PF_PLANE_ELEMENTS(j, hw) \
   for (size_t j = blockIdx.x * (size_t) blockDim.x + threadIdx.x; j < (hw); \
        j += (size_t) gridDim.x * blockDim.x)
+
+#define PF_WARP 32
+#define PF_FULL_MASK 0xffffffffu
+
+/* Sum (max) of v over a warp by xor butterflies: every lane ends with the same value, in the
+ * same order on every run (a + b == b + a in IEEE arithmetic). */
+static __device__ __forceinline__ double
+_pf_warp_sum (double v)
+{
+  for (int o = PF_WARP / 2; o > 0; o >>= 1)
+    v += __shfl_xor_sync (PF_FULL_MASK, v, o);
+  return v;
+}
+
+static __device__ __forceinline__ float
+_pf_warp_max (float v)
+{
+  for (int o = PF_WARP / 2; o > 0; o >>= 1)
+    v = fmaxf (v, __shfl_xor_sync (PF_FULL_MASK, v, o));
+  return v;
+}
 
 /* Sum of v over a block of PF_CUDA_BLOCK threads, in a fixed order (deterministic); every
  * thread gets the result. `sh` is a __shared__ double[PF_CUDA_BLOCK]. */

@@ -127,6 +127,7 @@ pf_cuda_context_new (int device, GError **error)
   ctx->cc_major = prop.major;
   ctx->cc_minor = prop.minor;
   ctx->total_memory = prop.totalGlobalMem;
+  ctx->smem_optin = prop.sharedMemPerBlockOptin;
   if (!_pf_cuda_check (cudaStreamCreateWithFlags (&ctx->stream, cudaStreamNonBlocking),
                        "cudaStreamCreateWithFlags", error))
     goto fail;

@@ -8,7 +8,8 @@
 # Environment: PFLOW (the binary, default build/app/pflow), PFLOW_PYTHON (PyTorch's python),
 # LOSS (default mix), STEPS (default 10), PRECISION (fp32, tf32 or bf16 for both peers; default
 # fp32), ONLY_SCALED=1
-# (skip the earlier family and the simulator).
+# (skip the earlier family and the simulator); PF_CUDA_UNFUSED_ATTENTION=1 runs pflow's row
+# attention as separate bmm and softmax ops (docs/cuda-backend.md), to compare with the fused.
 set -u
 cd "$(dirname "$0")/.."
 O=${1:-bench-gpu-out}

@@ -1,7 +1,8 @@
 /* test-cuda-attn.c — the SE and attention ops on CUDA (kernels/pf-cuda-attn.cu and
  * kernels/pf-backend-cuda-attn.c) against the CPU reference.
  *
- * Op level: global average pooling, channel scale, bmm (all four transpose cases), softmax and
+ * Op level: global average pooling, channel scale, bmm (all four transpose cases), softmax,
+ * the fused attention (softmax(scale Q K^T) V against the three reference ops it replaces) and
  * permute run on random data (never zeros) with their outputs poisoned with NaN first, and
  * their backward passes start from random gradients, so the accumulate (+=) contract and the
  * NULL-gradient skip are checked too. Shapes include sizes that are not multiples of the block
@@ -10,10 +11,10 @@
  * 1e-4 forward, 1e-3 backward; permute moves values without arithmetic (one addition in
  * backward, the same on both sides) and must match exactly.
  *
- * Graph level: se-s1 and rowatt-s1 planned on PF_DEVICE_CUDA with the CPU reference plan's
- * weights uploaded: the inference output (1e-4), then one WMSE training step: the loss (1e-4),
- * every parameter gradient and every parameter after the Adam update (1e-3), except the
- * tensors whose exact gradient is zero (pf_test_noise_tensors).
+ * Graph level: se-s1 and rowatt-s1 (its attention fused, and unfused) planned on
+ * PF_DEVICE_CUDA with the CPU reference plan's weights uploaded: the inference output (1e-4), then one WMSE training
+ * step: the loss (1e-4), every parameter gradient and every parameter after the Adam update
+ * (1e-3), except the tensors whose exact gradient is zero (pf_test_noise_tensors).
  *
  * Without a GPU (or without a CUDA build) every test that needs one skips and says why;
  * /cuda-attn/invalid checks the shape validation, which runs before any CUDA call. */
@@ -54,6 +55,14 @@ test_invalid (void)
   GError *error = NULL;
   float dummy = 1.0f;
   g_assert_false (pf_cuda_bmm_forward (NULL, 2, 0, 3, 4, false, false, &dummy, &dummy, &dummy, &error));
+  g_assert_error (error, PF_CUDA_ERROR, PF_CUDA_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (pf_cuda_attention_forward (NULL, 0, 20, 32, 1.0f, &dummy, &dummy, &dummy, &dummy,
+                                             &dummy, &error));
+  g_assert_error (error, PF_CUDA_ERROR, PF_CUDA_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (pf_cuda_attention_backward (NULL, 3, 20, -1, 1.0f, &dummy, &dummy, &dummy, &dummy,
+                                              &dummy, &dummy, &dummy, &dummy, &error));
   g_assert_error (error, PF_CUDA_ERROR, PF_CUDA_ERROR_INVALID);
   g_clear_error (&error);
   g_assert_false (pf_cuda_softmax_forward (NULL, 4, -1, 1.0f, &dummy, &dummy, &error));
@@ -247,6 +256,104 @@ test_softmax (void)
   check_softmax (3000, 33, 0.5f, -3, 3, 305);                /* more rows than one pass of warps */
 }
 
+/* ---- fused attention ------------------------------------------------------------------- */
+/* pf_cuda_attention_* against the reference ops they fuse: scores = q k^T (bmm), p =
+ * softmax(scale scores), o = p v (bmm), and the three backward passes in reverse. */
+static void
+check_attention (int batch, int len, int dim, guint32 seed)
+{
+  GRand *r = g_rand_new_with_seed (seed);
+  const size_t nm = (size_t) batch * len * dim, np = (size_t) batch * len * len;
+  const float scale = 1.0f / sqrtf ((float) dim);
+  float *q = rand_host (r, nm, -1, 1), *k = rand_host (r, nm, -1, 1), *v = rand_host (r, nm, -1, 1);
+  float *dout = rand_host (r, nm, -1, 1);
+  float *dq0 = rand_host (r, nm, -1, 1), *dk0 = rand_host (r, nm, -1, 1), *dv0 = rand_host (r, nm, -1, 1);
+  float *scores = g_new (float, np), *p_ref = g_new (float, np), *o_ref = g_new (float, nm);
+  pf_bmm_forward_ref (batch, len, len, dim, false, true, q, k, scores);
+  pf_softmax_forward_ref (batch * len, len, scale, scores, p_ref);
+  pf_bmm_forward_ref (batch, len, dim, len, false, false, p_ref, v, o_ref);
+
+  float *q_d = dev_from (q, nm), *k_d = dev_from (k, nm), *v_d = dev_from (v, nm);
+  float *p_d = dev_poisoned (np), *o_d = dev_poisoned (nm);
+  OK (pf_cuda_attention_forward (ctx, batch, len, dim, scale, q_d, k_d, v_d, p_d, o_d, &error));
+  char *what = g_strdup_printf ("attention forward p, b%d len%d dim%d", batch, len, dim);
+  check_dev (what, p_d, p_ref, np, TOL_FWD);
+  g_free (what);
+  what = g_strdup_printf ("attention forward o, b%d len%d dim%d", batch, len, dim);
+  check_dev (what, o_d, o_ref, nm, TOL_FWD);
+  g_free (what);
+
+  /* backward from the reference p, so that it is checked on its own */
+  float *dp = g_new0 (float, np), *ds = g_new0 (float, np);
+  float *dq_ref = dup_floats (dq0, nm), *dk_ref = dup_floats (dk0, nm), *dv_ref = dup_floats (dv0, nm);
+  pf_bmm_backward_ref (batch, len, dim, len, false, false, p_ref, v, dout, dp, dv_ref);
+  pf_softmax_backward_ref (batch * len, len, scale, p_ref, dp, ds);
+  pf_bmm_backward_ref (batch, len, len, dim, false, true, q, k, ds, dq_ref, dk_ref);
+  float *pr_d = dev_from (p_ref, np), *dout_d = dev_from (dout, nm);
+  float *dq_d = dev_from (dq0, nm), *dk_d = dev_from (dk0, nm), *dv_d = dev_from (dv0, nm);
+  /* each gradient alone, the others NULL (skipped), so each is written once */
+  OK (pf_cuda_attention_backward (ctx, batch, len, dim, scale, q_d, k_d, v_d, pr_d, dout_d, NULL,
+                                  NULL, dv_d, &error));
+  OK (pf_cuda_attention_backward (ctx, batch, len, dim, scale, q_d, k_d, v_d, pr_d, dout_d, dq_d,
+                                  NULL, NULL, &error));
+  OK (pf_cuda_attention_backward (ctx, batch, len, dim, scale, q_d, k_d, v_d, pr_d, dout_d, NULL,
+                                  dk_d, NULL, &error));
+  OK (pf_cuda_attention_backward (ctx, batch, len, dim, scale, q_d, k_d, v_d, pr_d, dout_d, NULL,
+                                  NULL, NULL, &error));
+  const char *names[] = { "dq", "dk", "dv" };
+  float *got[] = { dq_d, dk_d, dv_d }, *want[] = { dq_ref, dk_ref, dv_ref };
+  for (int i = 0; i < 3; i++)
+    {
+      what = g_strdup_printf ("attention backward %s, b%d len%d dim%d", names[i], batch, len, dim);
+      check_dev (what, got[i], want[i], nm, TOL_BWD);
+      g_free (what);
+    }
+  /* and all three in one call */
+  float *all[] = { dev_from (dq0, nm), dev_from (dk0, nm), dev_from (dv0, nm) };
+  OK (pf_cuda_attention_backward (ctx, batch, len, dim, scale, q_d, k_d, v_d, pr_d, dout_d, all[0],
+                                  all[1], all[2], &error));
+  for (int i = 0; i < 3; i++)
+    {
+      what = g_strdup_printf ("attention backward %s (all three), b%d len%d dim%d", names[i],
+                              batch, len, dim);
+      check_dev (what, all[i], want[i], nm, TOL_BWD);
+      g_free (what);
+    }
+
+  float *devs[] = { q_d, k_d, v_d, p_d, o_d, pr_d, dout_d, dq_d, dk_d, dv_d, all[0], all[1], all[2] };
+  free_all (devs, G_N_ELEMENTS (devs), TRUE);
+  float *hosts[] = { q, k, v, dout, dq0, dk0, dv0, scores, p_ref, o_ref, dp, ds, dq_ref, dk_ref, dv_ref };
+  free_all (hosts, G_N_ELEMENTS (hosts), FALSE);
+  g_rand_free (r);
+}
+
+static void
+test_attention (void)
+{
+  NEED_GPU ();
+  static const int shapes[][3] = {
+    { 60, 20, 32 }, /* batch, len, dim: rowatt-s1 at 20x20, batch 3 */
+    { 9, 56, 32 },  /* rowatt-s1 rows */
+    { 5, 56, 64 },  /* rowatt-s2 rows: more than 48 KiB of shared memory */
+    { 3, 64, 64 },  /* the largest served */
+    { 4, 33, 5 },   /* odd sizes, a row longer than a warp */
+    { 7, 1, 1 },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (shapes); i++)
+    check_attention (shapes[i][0], shapes[i][1], shapes[i][2], 500 + i);
+
+  /* what the kernels do not serve is refused, not run */
+  g_assert_true (pf_cuda_attention_fits (ctx, 56, 64));
+  g_assert_false (pf_cuda_attention_fits (ctx, 65, 32));
+  g_assert_false (pf_cuda_attention_fits (ctx, 56, 128)); /* rowatt-s3: the unfused ops */
+  float dummy = 1.0f;
+  GError *error = NULL;
+  g_assert_false (pf_cuda_attention_forward (ctx, 2, 20, 256, 1.0f, &dummy, &dummy, &dummy,
+                                             &dummy, &dummy, &error));
+  g_assert_error (error, PF_CUDA_ERROR, PF_CUDA_ERROR_INVALID);
+  g_clear_error (&error);
+}
+
 /* ---- permute -------------------------------------------------------------------------- */
 static void
 check_permute (int ndim, const int *shape, const int *perm, guint32 seed)
@@ -382,6 +489,13 @@ test_graph (gconstpointer data)
 {
   NEED_GPU ();
   const char *model = data;
+  /* "rowatt-unfused": the row attention through the bmm and softmax ops one by one */
+  gboolean unfused = g_str_has_suffix (model, "-unfused");
+  if (unfused)
+    {
+      g_setenv ("PF_CUDA_UNFUSED_ATTENTION", "1", TRUE);
+      model = "rowatt";
+    }
   PfGraph *cpu = build_planned (model, PF_DEVICE_CPU), *gpu = build_planned (model, PF_DEVICE_CUDA);
 
   /* the attention and SE nodes are on this backend */
@@ -394,6 +508,12 @@ test_graph (gconstpointer data)
     }
   g_test_message ("%s: %d nodes on cuda-attn", model, ours);
   g_assert_cmpint (ours, >, 0);
+  /* rowatt's scores bmm, softmax and output bmm run fused (20 tokens of 32 features) */
+  int fused = 0;
+  for (int i = 0; i < pf_graph_n_nodes (gpu); i++)
+    fused += pf_backend_cuda_node_fused (pf_graph_node (gpu, i));
+  g_assert_cmpint (fused, ==, strcmp (model, "rowatt") == 0 && !unfused ? 3 : 0);
+  g_unsetenv ("PF_CUDA_UNFUSED_ATTENTION");
 
   /* start from the CPU plan's weights and buffers */
   g_assert_cmpuint (pf_graph_n_params (cpu), ==, pf_graph_n_params (gpu));
@@ -455,9 +575,11 @@ main (int argc, char **argv)
   g_test_add_func ("/cuda-attn/channel-ops", test_channel_ops);
   g_test_add_func ("/cuda-attn/bmm", test_bmm);
   g_test_add_func ("/cuda-attn/softmax", test_softmax);
+  g_test_add_func ("/cuda-attn/attention", test_attention);
   g_test_add_func ("/cuda-attn/permute", test_permute);
   g_test_add_data_func ("/cuda-attn/graph/se", "se", test_graph);
   g_test_add_data_func ("/cuda-attn/graph/rowatt", "rowatt", test_graph);
+  g_test_add_data_func ("/cuda-attn/graph/rowatt-unfused", "rowatt-unfused", test_graph);
   int rc = g_test_run ();
   g_free (skip_reason);
   return rc;

@@ -751,6 +751,45 @@ int pf_graph_input_id (const PfGraph *g) { return g->input; }
 int pf_graph_output_id (const PfGraph *g) { return g->output; }
 const char *pf_graph_model_name (const PfGraph *g) { return g->model_name; }
 
+static bool
+node_reads (const PfNode *n, int t)
+{
+  if (n->op == PF_OP_LSTM && (n->d.lstm.h0 == t || n->d.lstm.c0 == t))
+    return true;
+  for (int k = 0; k < n->n_in; k++)
+    if (n->in[k] == t)
+      return true;
+  return false;
+}
+
+PfNode *
+pf_graph_sole_reader (PfGraph *g, int t)
+{
+  PfNode *reader = NULL;
+  for (guint i = 0; i < g->nodes->len; i++)
+    {
+      PfNode *n = _pf_n (g, i);
+      if (!node_reads (n, t))
+        continue;
+      if (reader)
+        return NULL;
+      reader = n;
+    }
+  return reader;
+}
+
+PfNode *
+pf_graph_producer (PfGraph *g, int t)
+{
+  for (guint i = 0; i < g->nodes->len; i++)
+    {
+      PfNode *n = _pf_n (g, i);
+      if (n->out == t || (n->op == PF_OP_LSTM && (n->d.lstm.hn == t || n->d.lstm.cn == t)))
+        return n;
+    }
+  return NULL;
+}
+
 int
 pf_graph_find (const PfGraph *g, const char *name)
 {

@@ -206,6 +206,13 @@ float *pf_graph_param_data (PfGraph *g);
 float *pf_graph_param_grad (PfGraph *g);
 float *pf_graph_adam_m (PfGraph *g);
 float *pf_graph_adam_v (PfGraph *g);
+/* The one node that reads tensor t (an LSTM's h0 and c0 count, and so does a skipped node,
+ * such as a reshape's view), or NULL when none or several do: what a backend checks before it
+ * fuses a producer into its reader. */
+PfNode *pf_graph_sole_reader (PfGraph *g, int t);
+/* The node that writes tensor t (an LSTM's hn and cn included), or NULL for an input,
+ * parameter or buffer. */
+PfNode *pf_graph_producer (PfGraph *g, int t);
 /* The tensor id of a parameter or buffer by state_dict name, or -1. */
 int pf_graph_find (const PfGraph *g, const char *name);
 /* Bytes held by the arenas (for reports). */

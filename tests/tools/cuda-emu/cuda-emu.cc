@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <map>
 #include <set>
 #include <ucontext.h>
 #include <vector>
@@ -49,6 +50,7 @@ Fiber *cur;
 const std::function<void ()> *body;
 std::vector<char> dyn_smem;
 std::set<const void *> barrier_free; /* kernels whose first block met no barrier */
+std::map<const void *, int> smem_optin; /* cudaFuncAttributeMaxDynamicSharedMemorySize */
 bool direct;                         /* threads run as plain calls */
 bool met_barrier;                    /* in the block that runs now */
 /* PF_EMU_REVERSE=1: threads run in reverse order between barriers, which shows the missing
@@ -222,6 +224,12 @@ pf_emu_shfl_xor (double v, int mask)
   return r;
 }
 
+void
+pf_emu_note_smem_optin (const void *kernel, int bytes)
+{
+  smem_optin[kernel] = bytes;
+}
+
 void *
 pf_emu_dynamic_smem (void)
 {
@@ -242,6 +250,8 @@ pf_emu_run_grid (const void *kernel, dim3 grid, dim3 block, size_t smem,
     fail ("invalid grid size");
   if (smem > (227u << 10))
     fail ("too much dynamic shared memory");
+  if (smem > (48u << 10) && (size_t) smem_optin[kernel] < smem)
+    fail ("more than 48 KiB of dynamic shared memory without the opt-in (cudaFuncSetAttribute)");
   dyn_smem.assign (smem + 16, 0x7f); /* not zeroed on a GPU either */
   body = &thread;
   direct = barrier_free.count (kernel) > 0;

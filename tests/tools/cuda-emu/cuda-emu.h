@@ -59,12 +59,18 @@ void *pf_emu_dynamic_smem (void);
 void pf_emu_run_grid (const void *kernel, dim3 grid, dim3 block, size_t smem,
                       const std::function<void ()> &thread);
 
+/* a kernel's opt-in to more than 48 KiB of dynamic shared memory, which its launches need */
+void pf_emu_note_smem_optin (const void *kernel, int bytes);
+
 /* the runtime's templates for kernels (nvcc-only in cuda_runtime.h) */
 template <typename... P>
 static inline cudaError_t
 cudaFuncSetAttribute (void (*f) (P...), enum cudaFuncAttribute attr, int value)
 {
-  return cudaFuncSetAttribute ((const void *) f, attr, value);
+  cudaError_t e = cudaFuncSetAttribute ((const void *) f, attr, value);
+  if (e == cudaSuccess && attr == cudaFuncAttributeMaxDynamicSharedMemorySize)
+    pf_emu_note_smem_optin ((const void *) f, value);
+  return e;
 }
 template <typename... P>
 static inline cudaError_t
