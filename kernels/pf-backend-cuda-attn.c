@@ -220,13 +220,20 @@ cuda_attn_backward (const PfBackend *be, PfGraph *g, PfNode *n)
         break;
       case PF_OP_PERMUTE:
         ok = pf_cuda_permute_backward (ctx, n->d.permute.ndim, n->d.permute.shape, n->d.permute.perm,
-                                       dy, dx, &e);
+                                       dy, dx, n->set_dx, &e);
         break;
       default:
         g_assert_not_reached ();
       }
   if (!ok)
     pf_backend_cuda_record_node (n, "backward", e);
+}
+
+/* permute writes dx without reading it when asked (PfBackend.can_set_dx) */
+static bool
+cuda_attn_can_set_dx (const PfBackend *be, PfGraph *g, const PfNode *n)
+{
+  return n->op == PF_OP_PERMUTE;
 }
 
 gboolean
@@ -243,4 +250,5 @@ const PfBackend pf_backend_cuda_attn = {
   .forward = cuda_attn_forward,
   .backward = cuda_attn_backward,
   .release = cuda_attn_release,
+  .can_set_dx = cuda_attn_can_set_dx,
 };

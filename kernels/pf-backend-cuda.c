@@ -271,6 +271,13 @@ cuda_supports (const PfBackend *be, PfGraph *g, const PfNode *n)
     }
 }
 
+/* The ops whose backward writes dx without reading it when asked (PfBackend.can_set_dx). */
+static bool
+cuda_can_set_dx (const PfBackend *be, PfGraph *g, const PfNode *n)
+{
+  return n->op == PF_OP_CONV2D || n->op == PF_OP_BATCHNORM || n->op == PF_OP_LINEAR;
+}
+
 /* The backend's state of a node (n->plan): a convolution's cuDNN plan, and for a convolution
  * followed by a BatchNorm, the bias the BatchNorm adds for it. */
 typedef struct {
@@ -421,14 +428,14 @@ cuda_backward (const PfBackend *be, PfGraph *g, PfNode *n)
     switch (n->op)
       {
       case PF_OP_CONV2D:
-        ok = pf_cuda_conv2d_backward (cn->conv, x, pf_t_data (g, n->w), dy, dx,
+        ok = pf_cuda_conv2d_backward (cn->conv, x, pf_t_data (g, n->w), dy, dx, n->set_dx,
                                       pf_t_grad (g, n->w), pf_t_grad (g, n->b), &e);
         break;
       case PF_OP_BATCHNORM:
         ok = pf_cuda_batchnorm_backward (ctx, &n->d.bn, x, pf_t_data (g, cn->x_bias),
                                          pf_t_data (g, n->w), pf_t_data (g, n->saved[0]),
                                          pf_t_data (g, n->saved[1]), dy,
-                                         n->relu_after ? y->data : NULL, dx,
+                                         n->relu_after ? y->data : NULL, dx, n->set_dx,
                                          pf_t_grad (g, n->w), pf_t_grad (g, n->b), &e);
         break;
       case PF_OP_RELU:
@@ -442,8 +449,8 @@ cuda_backward (const PfBackend *be, PfGraph *g, PfNode *n)
         break;
       case PF_OP_LINEAR:
         ok = pf_cuda_linear_backward (ctx, n->d.linear.m, n->d.linear.in, n->d.linear.out, x,
-                                      pf_t_data (g, n->w), dy, dx, pf_t_grad (g, n->w),
-                                      pf_t_grad (g, n->b), &e);
+                                      pf_t_data (g, n->w), dy, dx, n->set_dx,
+                                      pf_t_grad (g, n->w), pf_t_grad (g, n->b), &e);
         break;
       default:
         g_assert_not_reached ();
@@ -460,6 +467,7 @@ static const PfBackend pf_backend_cuda = {
   .forward = cuda_forward,
   .backward = cuda_backward,
   .release = cuda_release,
+  .can_set_dx = cuda_can_set_dx,
 };
 
 static const PfBackend *const cuda_list[] = { &pf_backend_cuda, &pf_backend_cuda_attn, &pf_backend_cuda_shape,

@@ -574,18 +574,18 @@ pf_cuda_permute_forward (PfCudaContext *ctx, int ndim, const int *shape, const i
 
 gboolean
 pf_cuda_permute_backward (PfCudaContext *ctx, int ndim, const int *shape, const int *perm,
-                          const float *dy, float *dx, GError **error)
+                          const float *dy, float *dx, gboolean set_dx, GError **error)
 {
   if (!check_perm (ndim, shape, perm, error))
     return FALSE;
   if (!dx)
     return TRUE;
-  /* dx += dy permuted by the inverse permutation (dy has y's shape); a bijection, no races */
+  /* dx += (or =) dy permuted by the inverse permutation (dy has y's shape); a bijection, no races */
   int yshape[PERM_MAX], inv[PERM_MAX];
   for (int i = 0; i < ndim; i++)
     {
       yshape[i] = shape[perm[i]];
       inv[perm[i]] = i;
     }
-  return permute_run (ctx, ndim, yshape, inv, dy, dx, true, error);
+  return permute_run (ctx, ndim, yshape, inv, dy, dx, !set_dx, error);
 }

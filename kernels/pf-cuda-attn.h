@@ -71,8 +71,10 @@ gboolean pf_cuda_attention_backward (PfCudaContext *ctx, int batch, int len, int
  * x's axis perm[i] (pf_permute_forward_ref). */
 gboolean pf_cuda_permute_forward (PfCudaContext *ctx, int ndim, const int *shape, const int *perm,
                                   const float *x, float *y, GError **error);
-/* dx (x's shape) += the inverse permutation of dy; shape and perm are the forward ones */
+/* dx (x's shape) += (= with set_dx) the inverse permutation of dy; shape and perm are the
+ * forward ones */
 gboolean pf_cuda_permute_backward (PfCudaContext *ctx, int ndim, const int *shape,
-                                   const int *perm, const float *dy, float *dx, GError **error);
+                                   const int *perm, const float *dy, float *dx, gboolean set_dx,
+                                   GError **error);
 
 G_END_DECLS

@@ -156,16 +156,17 @@ pf_cuda_linear_forward (PfCudaContext *ctx, int m, int in, int out, const float 
 
 gboolean
 pf_cuda_linear_backward (PfCudaContext *ctx, int m, int in, int out, const float *x,
-                         const float *w, const float *dy, float *dx, float *dw, float *db,
-                         GError **error)
+                         const float *w, const float *dy, float *dx, gboolean set_dx, float *dw,
+                         float *db, GError **error)
 {
   if (!check_dims (m, in, out, error))
     return FALSE;
-  const float one = 1.0f;
-  /* dx [m, in] += dy [m, out] W [out, in]:  dx^T [in, m] += W^T [in, out] . dy^T [out, m] */
+  const float one = 1.0f, zero = 0.0f;
+  /* dx [m, in] += dy [m, out] W [out, in]:  dx^T [in, m] += W^T [in, out] . dy^T [out, m]
+   * (beta 0 with set_dx: cuBLAS then does not read dx) */
   if (dx)
     PF_TRY (_pf_cuda_sgemm (ctx, CUBLAS_OP_N, CUBLAS_OP_N, in, m, out, &one, w, in,
-                            dy, out, &one, dx, in, error));
+                            dy, out, set_dx ? &zero : &one, dx, in, error));
   /* dw [out, in] += dy^T [out, m] x [m, in]:  dw^T [in, out] += x^T [in, m] . dy [m, out] */
   if (dw)
     PF_TRY (_pf_cuda_sgemm (ctx, CUBLAS_OP_N, CUBLAS_OP_T, in, out, m, &one, x, in,

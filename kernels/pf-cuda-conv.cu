@@ -389,10 +389,11 @@ _pf_cuda_conv_core_forward (PfCudaConvCore *c, const float *x, const float *w, c
 }
 
 /* BF16 mode: dy, x and w to bf16; the weight gradient first (it reads x's copy), then the
- * data gradient (it overwrites x's copy); both are added to the float32 gradients. */
+ * data gradient (it overwrites x's copy); both are added to the float32 gradients (dx
+ * written, with set_dx). */
 static gboolean
 backward_bf16 (PfCudaConvCore *c, const float *x, const float *w, const float *dy, float *dx,
-               float *dw, GError **error)
+               gboolean set_dx, float *dw, GError **error)
 {
   PfCudaContext *ctx = c->ctx;
   const float one = 1.0f, zero = 0.0f;
@@ -422,7 +423,7 @@ backward_bf16 (PfCudaConvCore *c, const float *x, const float *w, const float *d
                                                   h.y, c->conv_desc, c->bwd_data_algo,
                                                   ctx->conv_ws, c->workspace_bytes, &zero,
                                                   c->xh_desc, h.x));
-      if (!from_bf16 (ctx, c->nx, h.x, dx, true, error))
+      if (!from_bf16 (ctx, c->nx, h.x, dx, !set_dx, error))
         return FALSE;
     }
   return TRUE;
@@ -430,26 +431,27 @@ backward_bf16 (PfCudaConvCore *c, const float *x, const float *w, const float *d
 
 gboolean
 _pf_cuda_conv_core_backward (PfCudaConvCore *c, const float *x, const float *w, const float *dy,
-                             float *dx, float *dw, float *db, GError **error)
+                             float *dx, gboolean set_dx, float *dw, float *db, GError **error)
 {
   PfCudaContext *ctx = c->ctx;
-  const float one = 1.0f;
+  const float one = 1.0f, zero = 0.0f;
   if (c->bf16)
     {
-      if (!backward_bf16 (c, x, w, dy, dx, dw, error))
+      if (!backward_bf16 (c, x, w, dy, dx, set_dx, dw, error))
         return FALSE;
     }
   else
     {
       /* beta = 1: cuDNN adds to what the gradient buffers hold, the accumulate contract (the
-       * shared front-end kernels of the 3D models rely on it: two nodes add into one dw) */
+       * shared front-end kernels of the 3D models rely on it: two nodes add into one dw);
+       * beta = 0 writes dx without reading it (set_dx) */
       if (dx)
         {
           PF_TRY (conv_math (c, c->bwd_data_math, error));
           PF_CUDNN_TRY (cudnnConvolutionBackwardData (ctx->cudnn, &one, c->w_desc, w, c->y_desc,
                                                       dy, c->conv_desc, c->bwd_data_algo,
-                                                      ctx->conv_ws, c->workspace_bytes, &one,
-                                                      c->x_desc, dx));
+                                                      ctx->conv_ws, c->workspace_bytes,
+                                                      set_dx ? &zero : &one, c->x_desc, dx));
         }
       if (dw)
         {
@@ -523,7 +525,7 @@ pf_cuda_conv2d_forward_relu (PfCudaConv2dPlan *p, const float *x, const float *w
 
 gboolean
 pf_cuda_conv2d_backward (PfCudaConv2dPlan *p, const float *x, const float *w, const float *dy,
-                         float *dx, float *dw, float *db, GError **error)
+                         float *dx, gboolean set_dx, float *dw, float *db, GError **error)
 {
-  return _pf_cuda_conv_core_backward (&p->core, x, w, dy, dx, dw, db, error);
+  return _pf_cuda_conv_core_backward (&p->core, x, w, dy, dx, set_dx, dw, db, error);
 }

@@ -83,5 +83,5 @@ gboolean
 pf_cuda_conv3d_backward (PfCudaConv3dPlan *p, const float *x, const float *w, const float *dy,
                          float *dx, float *dw, float *db, GError **error)
 {
-  return _pf_cuda_conv_core_backward (&p->core, x, w, dy, dx, dw, db, error);
+  return _pf_cuda_conv_core_backward (&p->core, x, w, dy, dx, FALSE, dw, db, error);
 }

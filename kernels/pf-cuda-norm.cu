@@ -176,7 +176,7 @@ bn_backward_finish_kernel (int c, int slices, double count, const double *part,
 __global__ static void
 bn_backward_dx_kernel (size_t total, int c, int hw, const float *x, const float *save_mean,
                        const float *save_invstd, const float *coef, const float *dy, float *dx,
-                       const float *xb, const float *ry)
+                       const float *xb, const float *ry, bool set_dx)
 {
   const size_t planes = total / hw;
   PF_PLANE_LOOP (p, planes)
@@ -189,7 +189,8 @@ bn_backward_dx_kernel (size_t total, int c, int hw, const float *x, const float 
       PF_PLANE_ELEMENTS (j, (size_t) hw)
         {
           float xhat = ((xb ? x[off + j] + bias : x[off + j]) - mean) * invstd;
-          dx[off + j] += k * (relu_masked (dy, ry, off + j) - mean_dy - xhat * mean_dyx);
+          const float g = k * (relu_masked (dy, ry, off + j) - mean_dy - xhat * mean_dyx);
+          dx[off + j] = set_dx ? g : dx[off + j] + g;
         }
     }
 }
@@ -258,7 +259,8 @@ gboolean
 pf_cuda_batchnorm_backward (PfCudaContext *ctx, const PfBatchNormDesc *d, const float *x,
                             const float *x_bias, const float *gamma, const float *save_mean,
                             const float *save_invstd, const float *dy, const float *relu_y,
-                            float *dx, float *dgamma, float *dbeta, GError **error)
+                            float *dx, gboolean set_dx, float *dgamma, float *dbeta,
+                            GError **error)
 {
   if (!check_desc (d, error))
     return FALSE;
@@ -282,7 +284,8 @@ pf_cuda_batchnorm_backward (PfCudaContext *ctx, const PfBatchNormDesc *d, const 
       size_t total = (size_t) d->n * d->c * d->hw;
       bn_backward_dx_kernel<<<_pf_cuda_plane_grid (ctx, (size_t) d->n * d->c, d->hw),
                               PF_CUDA_BLOCK, 0, ctx->stream>>>
-        (total, d->c, d->hw, x, save_mean, save_invstd, coef, dy, dx, x_bias, relu_y);
+        (total, d->c, d->hw, x, save_mean, save_invstd, coef, dy, dx, x_bias, relu_y,
+         (bool) set_dx);
       PF_CUDA_LAUNCHED ("bn_backward_dx_kernel");
     }
   return TRUE;

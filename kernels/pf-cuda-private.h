@@ -87,9 +87,10 @@ void _pf_cuda_conv_core_clear (PfCudaConvCore *c);
 /* y = conv(x, w) + b (b may be NULL), then max(y, 0) in the same pass when relu */
 gboolean _pf_cuda_conv_core_forward (PfCudaConvCore *c, const float *x, const float *w,
                                      const float *b, gboolean relu, float *y, GError **error);
+/* dx += (or with set_dx =) conv^T(dy, w); dw += corr(x, dy); db += sum(dy) */
 gboolean _pf_cuda_conv_core_backward (PfCudaConvCore *c, const float *x, const float *w,
-                                      const float *dy, float *dx, float *dw, float *db,
-                                      GError **error);
+                                      const float *dy, float *dx, gboolean set_dx, float *dw,
+                                      float *db, GError **error);
 
 /* C = alpha op(A) op(B) + beta C, column-major, float32 in memory, computed as the context's
  * precision says (pf-cuda-blas.cu): cublasSgemm for FP32 and TF32 (the handle's math mode),

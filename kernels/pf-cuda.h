@@ -3,6 +3,8 @@
  * A plain C API on DEVICE pointers that mirrors core/ops/pf-ops.h:
  *  - forward functions overwrite their outputs;
  *  - backward functions ACCUMULATE (+=) into every gradient they produce; NULL skips it;
+ *    those with a set_dx argument write (=) dx instead when it is TRUE (the planner's
+ *    n->set_dx: the only writer of that gradient, which is then not zeroed each step);
  *  - shapes use the same descriptors (PfConv2dDesc, PfBatchNormDesc).
  * Every call is queued on the context's stream and returns at once (asynchronous), except the
  * host<->device copies, pf_cuda_synchronize and the constructors. A function returns FALSE/NULL
@@ -112,9 +114,10 @@ gboolean pf_cuda_conv2d_forward (PfCudaConv2dPlan *plan, const float *x, const f
 /* y = max(conv(x, w) + b, 0): the ReLU in the pass that adds the bias. */
 gboolean pf_cuda_conv2d_forward_relu (PfCudaConv2dPlan *plan, const float *x, const float *w,
                                       const float *b, float *y, GError **error);
-/* dx += conv^T(dy, w), dw += corr(x, dy), db += sum(dy); each may be NULL. */
+/* dx += conv^T(dy, w) (= with set_dx), dw += corr(x, dy), db += sum(dy); each may be NULL. */
 gboolean pf_cuda_conv2d_backward (PfCudaConv2dPlan *plan, const float *x, const float *w,
-                                  const float *dy, float *dx, float *dw, float *db, GError **error);
+                                  const float *dy, float *dx, gboolean set_dx, float *dw,
+                                  float *db, GError **error);
 
 /* ---- batch normalisation (own kernels, PyTorch conventions) --------------------------- */
 /* Same contract as pf_batchnorm_*_ref: batch statistics with the biased variance, running_var
@@ -140,16 +143,16 @@ gboolean pf_cuda_batchnorm_backward (PfCudaContext *ctx, const PfBatchNormDesc *
                                      const float *x_bias, const float *gamma,
                                      const float *save_mean, const float *save_invstd,
                                      const float *dy, const float *relu_y, float *dx,
-                                     float *dgamma, float *dbeta, GError **error);
+                                     gboolean set_dx, float *dgamma, float *dbeta, GError **error);
 
 /* ---- dense (cuBLAS) ------------------------------------------------------------------ */
 /* y [m, out] = x [m, in] W^T + b, W [out, in]; b may be NULL. */
 gboolean pf_cuda_linear_forward (PfCudaContext *ctx, int m, int in, int out, const float *x,
                                  const float *w, const float *b, float *y, GError **error);
-/* dx += dy W, dw += dy^T x, db += column sums of dy; each may be NULL. */
+/* dx += dy W (= with set_dx), dw += dy^T x, db += column sums of dy; each may be NULL. */
 gboolean pf_cuda_linear_backward (PfCudaContext *ctx, int m, int in, int out, const float *x,
-                                  const float *w, const float *dy, float *dx, float *dw,
-                                  float *db, GError **error);
+                                  const float *w, const float *dy, float *dx, gboolean set_dx,
+                                  float *dw, float *db, GError **error);
 
 /* ---- elementwise --------------------------------------------------------------------- */
 gboolean pf_cuda_fill (PfCudaContext *ctx, size_t n, float value, float *y, GError **error);

@@ -1,7 +1,8 @@
 /* pf-test-cuda-conv.h — one check of a CUDA convolution plan (2-D or 3-D) against its CPU
  * reference, shared by test-cuda, test-cuda-shape and test-cuda-precision: random data, output
  * poisoned, forward with and without bias, backward accumulating into random gradients in two
- * calls (so each NULL must leave its buffer alone). Include after pf-test-cuda.h, inside
+ * calls (so each NULL must leave its buffer alone), and the 2-D plan's dx written (set_dx)
+ * over NaN. Include after pf-test-cuda.h, inside
  * #ifdef PF_HAVE_CUDA. */
 #pragma once
 #include "pf-test-cuda.h"
@@ -16,10 +17,11 @@ typedef struct {
   gboolean (*fwd) (void *plan, const float *x, const float *w, const float *b, float *y,
                    GError **error);
   gboolean (*bwd) (void *plan, const float *x, const float *w, const float *dy, float *dx,
-                   float *dw, float *db, GError **error);
+                   gboolean set_dx, float *dw, float *db, GError **error);
   void (*ref_fwd) (const void *desc, const float *x, const float *w, const float *b, float *y);
   void (*ref_bwd) (const void *desc, const float *x, const float *w, const float *dy, float *dx,
                    float *dw, float *db);
+  gboolean has_set_dx; /* bwd honours set_dx (the 2-D plan; the 3-D one always adds) */
 } PfTestConv;
 
 static inline gboolean
@@ -29,10 +31,10 @@ pf_test_conv2d_fwd (void *p, const float *x, const float *w, const float *b, flo
 }
 
 static inline gboolean
-pf_test_conv2d_bwd (void *p, const float *x, const float *w, const float *dy, float *dx, float *dw,
-                    float *db, GError **error)
+pf_test_conv2d_bwd (void *p, const float *x, const float *w, const float *dy, float *dx,
+                    gboolean set_dx, float *dw, float *db, GError **error)
 {
-  return pf_cuda_conv2d_backward ((PfCudaConv2dPlan *) p, x, w, dy, dx, dw, db, error);
+  return pf_cuda_conv2d_backward ((PfCudaConv2dPlan *) p, x, w, dy, dx, set_dx, dw, db, error);
 }
 
 static inline void
@@ -55,9 +57,10 @@ pf_test_conv3d_fwd (void *p, const float *x, const float *w, const float *b, flo
 }
 
 static inline gboolean
-pf_test_conv3d_bwd (void *p, const float *x, const float *w, const float *dy, float *dx, float *dw,
-                    float *db, GError **error)
+pf_test_conv3d_bwd (void *p, const float *x, const float *w, const float *dy, float *dx,
+                    gboolean set_dx, float *dw, float *db, GError **error)
 {
+  g_assert_false (set_dx);
   return pf_cuda_conv3d_backward ((PfCudaConv3dPlan *) p, x, w, dy, dx, dw, db, error);
 }
 
@@ -81,7 +84,7 @@ pf_test_conv2d (const PfConv2dDesc *d, PfCudaConv2dPlan *plan)
                    (size_t) d->c_out * d->c_in * d->kh * d->kw,
                    (size_t) d->n * d->c_out * pf_conv2d_out_h (d) * pf_conv2d_out_w (d),
                    (size_t) d->c_out, d, plan, pf_test_conv2d_fwd, pf_test_conv2d_bwd,
-                   pf_test_conv2d_ref_fwd, pf_test_conv2d_ref_bwd };
+                   pf_test_conv2d_ref_fwd, pf_test_conv2d_ref_bwd, TRUE };
   return c;
 }
 
@@ -93,7 +96,7 @@ pf_test_conv3d (const PfConv3dDesc *d, PfCudaConv3dPlan *plan)
                    (size_t) d->n * d->c_out * pf_conv3d_out_d (d) * pf_conv3d_out_h (d)
                      * pf_conv3d_out_w (d),
                    (size_t) d->c_out, d, plan, pf_test_conv3d_fwd, pf_test_conv3d_bwd,
-                   pf_test_conv3d_ref_fwd, pf_test_conv3d_ref_bwd };
+                   pf_test_conv3d_ref_fwd, pf_test_conv3d_ref_bwd, FALSE };
   return c;
 }
 
@@ -147,9 +150,9 @@ pf_test_conv_check (const PfTestConv *c, const char *what, guint32 seed, double 
   float *db_ref = dup_floats (db0, c->nb);
   c->ref_bwd (c->desc, x, w, dy, dx_ref, dw_ref, db_ref);
   float *dx_d = dev_from (dx0, c->nx), *dw_d = dev_from (dw0, c->nw), *db_d = dev_from (db0, c->nb);
-  OK (c->bwd (c->plan, x_d, w_d, dy_d, NULL, dw_d, db_d, &error));
+  OK (c->bwd (c->plan, x_d, w_d, dy_d, NULL, FALSE, dw_d, db_d, &error));
   pf_test_conv_compare (what, "backward dx untouched", dx_d, dx0, c->nx, 1e-30);
-  OK (c->bwd (c->plan, x_d, w_d, dy_d, dx_d, NULL, NULL, &error));
+  OK (c->bwd (c->plan, x_d, w_d, dy_d, dx_d, FALSE, NULL, NULL, &error));
   pf_test_conv_compare (what, "backward dx", dx_d, dx_ref, c->nx, tol_grad);
   pf_test_conv_compare (what, "backward dw", dw_d, dw_ref, c->nw, tol_grad);
   pf_test_conv_compare (what, "backward db", db_d, db_ref, c->nb, tol_db);
@@ -157,11 +160,24 @@ pf_test_conv_check (const PfTestConv *c, const char *what, guint32 seed, double 
    * x's bf16 copy, so the weight gradient has to come first) */
   OK (pf_cuda_copy_to_device (ctx, dx_d, dx0, c->nx * sizeof (float), &error));
   OK (pf_cuda_copy_to_device (ctx, dw_d, dw0, c->nw * sizeof (float), &error));
-  OK (c->bwd (c->plan, x_d, w_d, dy_d, dx_d, dw_d, NULL, &error));
+  OK (c->bwd (c->plan, x_d, w_d, dy_d, dx_d, FALSE, dw_d, NULL, &error));
   e.dx = pf_test_conv_compare (what, "backward dx and dw together: dx", dx_d, dx_ref, c->nx,
                                tol_grad);
   e.dw = pf_test_conv_compare (what, "backward dx and dw together: dw", dw_d, dw_ref, c->nw,
                                tol_grad);
+  if (c->has_set_dx)
+    {
+      /* set_dx: dx written over NaN, which is never read (the planner's only-writer case) */
+      float *dxs_ref = g_new0 (float, c->nx), *dws = g_new0 (float, c->nw);
+      float *dbs = g_new0 (float, c->nb);
+      c->ref_bwd (c->desc, x, w, dy, dxs_ref, dws, dbs);
+      OK (pf_cuda_fill (ctx, c->nx, NAN, dx_d, &error));
+      OK (c->bwd (c->plan, x_d, w_d, dy_d, dx_d, TRUE, NULL, NULL, &error));
+      pf_test_conv_compare (what, "backward dx, set (not added)", dx_d, dxs_ref, c->nx, tol_grad);
+      g_free (dxs_ref);
+      g_free (dws);
+      g_free (dbs);
+    }
 
   float *devs[] = { x_d, w_d, b_d, dy_d, y_d, dx_d, dw_d, db_d };
   for (guint i = 0; i < G_N_ELEMENTS (devs); i++)

@@ -78,7 +78,7 @@ test_invalid (void)
   g_assert_false (pf_cuda_permute_forward (NULL, 3, shape, dup, &dummy, &dummy, &error));
   g_assert_error (error, PF_CUDA_ERROR, PF_CUDA_ERROR_INVALID);
   g_clear_error (&error);
-  g_assert_false (pf_cuda_permute_backward (NULL, 3, shape, out_of_range, &dummy, &dummy, &error));
+  g_assert_false (pf_cuda_permute_backward (NULL, 3, shape, out_of_range, &dummy, &dummy, FALSE, &error));
   g_assert_error (error, PF_CUDA_ERROR, PF_CUDA_ERROR_INVALID);
   g_clear_error (&error);
   const int seven[7] = { 1, 1, 1, 1, 1, 1, 1 }, id7[7] = { 0, 1, 2, 3, 4, 5, 6 };
@@ -381,11 +381,20 @@ check_permute (int ndim, const int *shape, const int *perm, guint32 seed)
   float *dx_ref = dup_floats (dx0, nx);
   pf_permute_backward_ref (ndim, shape, perm, dy, dx_ref);
   float *dy_d = dev_from (dy, nx), *dx_d = dev_from (dx0, nx);
-  OK (pf_cuda_permute_backward (ctx, ndim, shape, perm, dy_d, NULL, &error));
-  OK (pf_cuda_permute_backward (ctx, ndim, shape, perm, dy_d, dx_d, &error));
+  OK (pf_cuda_permute_backward (ctx, ndim, shape, perm, dy_d, NULL, FALSE, &error));
+  OK (pf_cuda_permute_backward (ctx, ndim, shape, perm, dy_d, dx_d, FALSE, &error));
   what = g_strdup_printf ("permute backward %s", desc->str);
   check_dev (what, dx_d, dx_ref, nx, TOL_EXACT);
   g_free (what);
+  /* set_dx: dx written over NaN, which is never read */
+  float *dxs_ref = g_new0 (float, nx);
+  pf_permute_backward_ref (ndim, shape, perm, dy, dxs_ref);
+  OK (pf_cuda_fill (ctx, nx, NAN, dx_d, &error));
+  OK (pf_cuda_permute_backward (ctx, ndim, shape, perm, dy_d, dx_d, TRUE, &error));
+  what = g_strdup_printf ("permute backward %s, set (not added)", desc->str);
+  check_dev (what, dx_d, dxs_ref, nx, TOL_EXACT);
+  g_free (what);
+  g_free (dxs_ref);
 
   float *devs[] = { x_d, y_d, dy_d, dx_d };
   free_all (devs, G_N_ELEMENTS (devs), TRUE);
@@ -514,6 +523,17 @@ test_graph (gconstpointer data)
     fused += pf_backend_cuda_node_fused (pf_graph_node (gpu, i));
   g_assert_cmpint (fused, ==, strcmp (model, "rowatt") == 0 && !unfused ? 3 : 0);
   g_unsetenv ("PF_CUDA_UNFUSED_ATTENTION");
+  /* gradients with one writer that overwrites them (not zeroed each step): the convolutions,
+   * BatchNorms and permutes of this backend; none on the CPU backends */
+  int set_gpu = 0, set_cpu = 0;
+  for (int i = 0; i < pf_graph_n_nodes (gpu); i++)
+    {
+      set_gpu += pf_graph_node (gpu, i)->set_dx;
+      set_cpu += pf_graph_node (cpu, i)->set_dx;
+    }
+  g_test_message ("%s: %d nodes write their input's gradient", model, set_gpu);
+  g_assert_cmpint (set_gpu, >, 0);
+  g_assert_cmpint (set_cpu, ==, 0);
 
   /* start from the CPU plan's weights and buffers */
   g_assert_cmpuint (pf_graph_n_params (cpu), ==, pf_graph_n_params (gpu));

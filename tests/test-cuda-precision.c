@@ -219,7 +219,7 @@ test_linear (gconstpointer data)
   set_mode (p);
   check_effect ("linear forward", p, y_d, y32_d, (size_t) m * out);
   dev_free (y32_d);
-  OK (pf_cuda_linear_backward (ctx, m, in, out, x_d, w_d, dy_d, dx_d, dw_d, NULL, &error));
+  OK (pf_cuda_linear_backward (ctx, m, in, out, x_d, w_d, dy_d, dx_d, FALSE, dw_d, NULL, &error));
   check_rel ("linear dx", dx_d, dx, (size_t) m * in, tol_for (p));
   check_rel ("linear dw", dw_d, dw, (size_t) out * in, tol_for (p));
   set_mode (PF_CUDA_PRECISION_FP32);

@@ -206,11 +206,21 @@ check_batchnorm (const PfBatchNormDesc *shape, guint32 seed)
   pf_batchnorm_backward_ref (&d, x, gamma, sm_ref, si_ref, dy, dx_ref, dg_ref, db_ref);
   float *sm_h_d = dev_from (sm_ref, nc), *si_h_d = dev_from (si_ref, nc), *dy_d = dev_from (dy, nx);
   float *dx_d = dev_from (dx0, nx), *dg_d = dev_from (dg0, nc), *db_d = dev_from (db0, nc);
-  OK (pf_cuda_batchnorm_backward (ctx, &d, x_d, NULL, g_d, sm_h_d, si_h_d, dy_d, NULL, dx_d, dg_d,
-                                  db_d, &error));
+  OK (pf_cuda_batchnorm_backward (ctx, &d, x_d, NULL, g_d, sm_h_d, si_h_d, dy_d, NULL, dx_d, FALSE,
+                                  dg_d, db_d, &error));
   check_dev ("batchnorm backward dx", dx_d, dx_ref, nx, TOL_BWD);
   check_dev ("batchnorm backward dgamma", dg_d, dg_ref, nc, TOL_BWD);
   check_dev ("batchnorm backward dbeta", db_d, db_ref, nc, TOL_BWD);
+  /* set_dx: dx written over NaN, which is never read */
+  float *dxs_ref = g_new0 (float, nx), *dgs = g_new0 (float, nc), *dbs = g_new0 (float, nc);
+  pf_batchnorm_backward_ref (&d, x, gamma, sm_ref, si_ref, dy, dxs_ref, dgs, dbs);
+  OK (pf_cuda_fill (ctx, nx, NAN, dx_d, &error));
+  OK (pf_cuda_batchnorm_backward (ctx, &d, x_d, NULL, g_d, sm_h_d, si_h_d, dy_d, NULL, dx_d, TRUE,
+                                  NULL, NULL, &error));
+  check_dev ("batchnorm backward dx, set (not added)", dx_d, dxs_ref, nx, TOL_BWD);
+  g_free (dxs_ref);
+  g_free (dgs);
+  g_free (dbs);
 
   /* a convolution's bias deferred to the layer (x_bias) and a fused ReLU: every pass as on
    * x + x_bias, the backward's dy masked where the ReLU's output is not positive */
@@ -248,8 +258,8 @@ check_batchnorm (const PfBatchNormDesc *shape, guint32 seed)
   OK (pf_cuda_copy_to_device (ctx, dx_d, dx0, nx * sizeof (float), &error));
   OK (pf_cuda_copy_to_device (ctx, dg_d, dg0, nc * sizeof (float), &error));
   OK (pf_cuda_copy_to_device (ctx, db_d, db0, nc * sizeof (float), &error));
-  OK (pf_cuda_batchnorm_backward (ctx, &d, x_d, xb_d, g_d, sm2_d, si2_d, dy_d, ry_d, dx_d, dg_d,
-                                  db_d, &error));
+  OK (pf_cuda_batchnorm_backward (ctx, &d, x_d, xb_d, g_d, sm2_d, si2_d, dy_d, ry_d, dx_d, FALSE,
+                                  dg_d, db_d, &error));
   check_dev ("batchnorm backward: dy left as it is", dy_d, dy, nx, 1e-30);
   check_dev ("batchnorm backward dx, deferred bias", dx_d, dx_ref, nx, TOL_BWD);
   check_dev ("batchnorm backward dgamma, deferred bias", dg_d, dg_ref, nc, TOL_BWD);
@@ -313,12 +323,21 @@ test_linear (void)
   pf_linear_backward_ref (m, in, out, x, w, dy, dx_ref, dw_ref, db_ref);
   float *dy_d = dev_from (dy, ny);
   float *dx_d = dev_from (dx0, nx), *dw_d = dev_from (dw0, nw), *db_d = dev_from (db0, out);
-  OK (pf_cuda_linear_backward (ctx, m, in, out, x_d, w_d, dy_d, NULL, dw_d, db_d, &error));
+  OK (pf_cuda_linear_backward (ctx, m, in, out, x_d, w_d, dy_d, NULL, FALSE, dw_d, db_d, &error));
   check_dev ("linear backward dx untouched", dx_d, dx0, nx, 1e-30);
-  OK (pf_cuda_linear_backward (ctx, m, in, out, x_d, w_d, dy_d, dx_d, NULL, NULL, &error));
+  OK (pf_cuda_linear_backward (ctx, m, in, out, x_d, w_d, dy_d, dx_d, FALSE, NULL, NULL, &error));
   check_dev ("linear backward dx", dx_d, dx_ref, nx, TOL_BWD);
   check_dev ("linear backward dw", dw_d, dw_ref, nw, TOL_BWD);
   check_dev ("linear backward db", db_d, db_ref, out, TOL_BWD);
+  /* set_dx: dx written over NaN, which is never read */
+  float *dxs_ref = g_new0 (float, nx), *dws = g_new0 (float, nw), *dbs = g_new0 (float, out);
+  pf_linear_backward_ref (m, in, out, x, w, dy, dxs_ref, dws, dbs);
+  OK (pf_cuda_fill (ctx, nx, NAN, dx_d, &error));
+  OK (pf_cuda_linear_backward (ctx, m, in, out, x_d, w_d, dy_d, dx_d, TRUE, NULL, NULL, &error));
+  check_dev ("linear backward dx, set (not added)", dx_d, dxs_ref, nx, TOL_BWD);
+  g_free (dxs_ref);
+  g_free (dws);
+  g_free (dbs);
 
   float *devs[] = { x_d, w_d, b_d, y_d, dy_d, dx_d, dw_d, db_d };
   for (guint i = 0; i < G_N_ELEMENTS (devs); i++)
@@ -354,7 +373,7 @@ test_linear_long (void)
       check_dev ("linear forward, long", y_d, y_ref, ny, TOL_FWD);
       dev_free (y_d);
       g_free (y_ref);
-      OK (pf_cuda_linear_backward (ctx, m, in, out, x_d, w_d, dy_d, NULL, dw_d, db_d, &error));
+      OK (pf_cuda_linear_backward (ctx, m, in, out, x_d, w_d, dy_d, NULL, FALSE, dw_d, db_d, &error));
       check_dev ("linear backward db, long", db_d, db_ref, out, TOL_BWD);
       check_dev ("linear backward dw, long", dw_d, dw_ref, nw, TOL_BWD);
       float *devs[] = { x_d, w_d, dy_d, dw_d, db_d };
@@ -619,14 +638,16 @@ test_train_step (void)
       OK (pf_cuda_relu_forward (ctx, nh, h2_d, h2_d, &error));
       OK (pf_cuda_conv2d_forward (p2, h2_d, PRM (P_d, 4), PRM (P_d, 5), y_d, &error));
       OK (pf_cuda_wmse_loss (ctx, B, (size_t) H * W, y_d, t_d, 1.0f, loss_d, dy_d, &error));
-      OK (pf_cuda_conv2d_backward (p2, h2_d, PRM (P_d, 4), dy_d, dh2_d, PRM (G_d, 4), PRM (G_d, 5), &error));
+      OK (pf_cuda_conv2d_backward (p2, h2_d, PRM (P_d, 4), dy_d, dh2_d, FALSE, PRM (G_d, 4), PRM (G_d, 5),
+                                   &error));
       OK (pf_cuda_memset (ctx, dh1_d, 0, nh * sizeof (float), &error));
       OK (pf_cuda_relu_backward (ctx, nh, h2_d, dh2_d, dh1_d, &error));
       OK (pf_cuda_copy_device (ctx, dh2_d, dh1_d, nh * sizeof (float), &error));
       OK (pf_cuda_memset (ctx, dh1_d, 0, nh * sizeof (float), &error));
       OK (pf_cuda_batchnorm_backward (ctx, &bn, h1_d, NULL, PRM (P_d, 2), sm_d, si_d, dh2_d, NULL,
-                                      dh1_d, PRM (G_d, 2), PRM (G_d, 3), &error));
-      OK (pf_cuda_conv2d_backward (p1, x_d, PRM (P_d, 0), dh1_d, NULL, PRM (G_d, 0), PRM (G_d, 1), &error));
+                                      dh1_d, FALSE, PRM (G_d, 2), PRM (G_d, 3), &error));
+      OK (pf_cuda_conv2d_backward (p1, x_d, PRM (P_d, 0), dh1_d, NULL, FALSE, PRM (G_d, 0), PRM (G_d, 1),
+                                   &error));
       OK (pf_cuda_adam_step (ctx, &ac, step, np, P_d, G_d, M_d, V_d, &error));
       check_dev ("train step: loss", loss_d, &loss_ref, 1, TOL_FWD);
       check_dev ("train step: gradients", G_d, G, np, TOL_BWD);

@@ -3,7 +3,8 @@
  * device that supports it, so the graph code never knows which library runs an op.
  *
  * Contract: forward overwrites the node's output; backward ACCUMULATES into the gradients of
- * the node's inputs and parameters (the executor zeroes them once per step). A node with
+ * the node's inputs and parameters (the executor zeroes them once per step), except that it
+ * overwrites input 0's when n->set_dx is set (see can_set_dx). A node with
  * relu_after set must have ReLU applied to its output in forward, and its output gradient
  * masked by (y > 0) before its own backward. */
 #pragma once
@@ -22,6 +23,10 @@ struct PfBackend {
   void (*forward) (const PfBackend *be, PfGraph *g, PfNode *n, bool training);
   void (*backward) (const PfBackend *be, PfGraph *g, PfNode *n);
   void (*release) (const PfBackend *be, PfNode *n); /* may be NULL */
+  /* Whether n's backward can overwrite the gradient of its input 0 instead of adding to it,
+   * which the planner asks (n->set_dx) when n is that gradient's only writer, so that it need
+   * not be zeroed each step. Asked before prepare; may be NULL (never). */
+  bool (*can_set_dx) (const PfBackend *be, PfGraph *g, const PfNode *n);
 };
 
 /* A device: its memory, and the two whole-step operations the training step needs there. */

@@ -101,6 +101,64 @@ arena (PfGraph *g, size_t floats, GError **error)
   return p;
 }
 
+/* The storage a tensor's data and gradient live in: its own, or that of the tensor it views. */
+static int
+storage_of (PfGraph *g, int t)
+{
+  while (_pf_t (g, t)->alias_of >= 0)
+    t = _pf_t (g, t)->alias_of;
+  return t;
+}
+
+/* Each activation's gradient is added to by the backward of every node that reads it (or a
+ * view of it), so the executor zeroes the gradients every step. Where exactly one running
+ * node reads a storage, once, as its input 0, and its backend can write that gradient
+ * instead of adding to it, the node is told so (set_dx) and the storage needs no zeroing
+ * (overwritten[] marks it). The graph's output is left out: the loss writes its gradient. */
+static void
+plan_set_dx (PfGraph *g, bool *overwritten)
+{
+  int nt = (int) g->tensors->len;
+  int *reads = g_new0 (int, nt);
+  PfNode **reader = g_new0 (PfNode *, nt);
+  int *slot = g_new0 (int, nt);
+  for (guint i = 0; i < g->nodes->len; i++)
+    {
+      PfNode *n = _pf_n (g, i);
+      n->set_dx = false;
+      if (n->skip) /* a view or a folded ReLU: its backward never runs */
+        continue;
+      for (int k = 0; k < n->n_in; k++)
+        {
+          int s = storage_of (g, n->in[k]);
+          reads[s]++;
+          reader[s] = n;
+          slot[s] = k;
+        }
+      if (n->op == PF_OP_LSTM)
+        {
+          if (n->d.lstm.h0 >= 0)
+            reads[storage_of (g, n->d.lstm.h0)] += 2; /* never overwritten */
+          if (n->d.lstm.c0 >= 0)
+            reads[storage_of (g, n->d.lstm.c0)] += 2;
+        }
+    }
+  int out = storage_of (g, g->output);
+  for (int t = 0; t < nt; t++)
+    {
+      PfNode *n = reader[t];
+      if (_pf_t (g, t)->kind != PF_TENSOR_ACTIVATION || _pf_t (g, t)->alias_of >= 0
+          || t == out || reads[t] != 1 || slot[t] != 0 || !n->backend->can_set_dx
+          || !n->backend->can_set_dx (n->backend, g, n))
+        continue;
+      n->set_dx = true;
+      overwritten[t] = true;
+    }
+  g_free (reads);
+  g_free (reader);
+  g_free (slot);
+}
+
 gboolean
 pf_graph_plan (PfGraph *g, const PfPlanOptions *opts, GError **error)
 {
@@ -128,6 +186,31 @@ pf_graph_plan (PfGraph *g, const PfPlanOptions *opts, GError **error)
   g->training = opts->training;
   fuse_relus (g);
 
+  /* Bind every node to the first backend that takes it (prepared once memory exists). */
+  const PfBackend *const *list = pf_backends_for (opts->device, opts->reference_only);
+  for (guint i = 0; i < g->nodes->len; i++)
+    {
+      PfNode *n = _pf_n (g, i);
+      if (n->skip)
+        continue;
+      for (int k = 0; list && list[k]; k++)
+        if (list[k]->supports (list[k], g, n))
+          {
+            n->backend = list[k];
+            break;
+          }
+      if (!n->backend)
+        {
+          g_set_error (error, PF_ERROR, PF_ERROR_UNSUPPORTED, "%s: layer '%s': no %s backend runs %s",
+                       g->model_name, n->name, opts->device == PF_DEVICE_CUDA ? "CUDA" : "CPU",
+                       pf_op_name (n->op));
+          return FALSE;
+        }
+    }
+  bool *overwritten = g_new0 (bool, g->tensors->len);
+  if (g->has_grads)
+    plan_set_dx (g, overwritten);
+
   /* Offsets of every tensor in its arena. An LSTM reads its parameters as one flat buffer in
    * torch's order (consecutive ids): those follow each other without alignment padding, so the
    * op reads them (and writes their gradients) in place. */
@@ -145,7 +228,7 @@ pf_graph_plan (PfGraph *g, const PfPlanOptions *opts, GError **error)
   for (guint i = 0; i < g->tensors->len; i++)
     {
       PfTensor *t = _pf_t (g, i);
-      if (t->alias_of >= 0)
+      if (t->alias_of >= 0 || overwritten[i])
         continue;
       if (t->kind == PF_TENSOR_PARAM && follows[i])
         {
@@ -177,6 +260,15 @@ pf_graph_plan (PfGraph *g, const PfPlanOptions *opts, GError **error)
         prev_end = offset[i] + t->numel;
     }
   g_free (follows);
+  /* the activations whose gradient is overwritten go last, outside the part zeroed */
+  g->act_zero_floats = n_act;
+  for (guint i = 0; i < g->tensors->len; i++)
+    if (overwritten[i])
+      {
+        offset[i] = n_act;
+        n_act += round_up (_pf_t (g, i)->numel);
+      }
+  g_free (overwritten);
   g->act_floats = n_act;
   g->param_floats = n_param;
   g->buf_floats = n_buf;
@@ -243,27 +335,10 @@ pf_graph_plan (PfGraph *g, const PfPlanOptions *opts, GError **error)
       g_free (host);
     }
 
-  /* Bind every node to the first backend that takes it. */
-  const PfBackend *const *list = pf_backends_for (opts->device, opts->reference_only);
   for (guint i = 0; i < g->nodes->len; i++)
     {
       PfNode *n = _pf_n (g, i);
-      if (n->skip)
-        continue;
-      for (int k = 0; list && list[k]; k++)
-        if (list[k]->supports (list[k], g, n))
-          {
-            n->backend = list[k];
-            break;
-          }
-      if (!n->backend)
-        {
-          g_set_error (error, PF_ERROR, PF_ERROR_UNSUPPORTED, "%s: layer '%s': no %s backend runs %s",
-                       g->model_name, n->name, opts->device == PF_DEVICE_CUDA ? "CUDA" : "CPU",
-                       pf_op_name (n->op));
-          return FALSE;
-        }
-      if (n->backend->prepare && !n->backend->prepare (n->backend, g, n, error))
+      if (!n->skip && n->backend->prepare && !n->backend->prepare (n->backend, g, n, error))
         {
           g_prefix_error (error, "%s: layer '%s': ", g->model_name, n->name);
           return FALSE;
@@ -324,7 +399,8 @@ pf_graph_zero_grad (PfGraph *g)
 }
 
 /* The output's gradient must hold dL/dy (the loss writes it). Parameter gradients are
- * overwritten with this step's; activation gradients are left zeroed for the next step. */
+ * overwritten with this step's; activation gradients are left zeroed for the next step, but
+ * for those their one writer overwrites (plan_set_dx). */
 void
 pf_graph_backward (PfGraph *g)
 {
@@ -341,7 +417,8 @@ pf_graph_backward (PfGraph *g)
             g->profile[2 * i + 1] += profile_clock (g) - t0;
         }
     }
-  g->mem->zero (g->act_grad, MAX (g->act_floats, 1) * sizeof (float));
+  /* the overwritten gradients past act_zero_floats are written before they are read */
+  g->mem->zero (g->act_grad, MAX (g->act_zero_floats, 1) * sizeof (float));
 }
 
 uint64_t

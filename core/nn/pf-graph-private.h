@@ -22,6 +22,7 @@ struct PfGraph {
   float *buf_data;
   float *saved_data;
   size_t act_floats, param_floats, buf_floats, saved_floats;
+  size_t act_zero_floats; /* the leading part of act_grad zeroed each step (plan_set_dx) */
   uint64_t dropout_step;
   gint64 *profile;  /* microseconds per node: forward at 2i, backward at 2i+1; NULL = off */
 };

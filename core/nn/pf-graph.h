@@ -108,6 +108,7 @@ typedef struct {
   } d;
   bool relu_after;            /* a ReLU fused into this node's output (set by the planner) */
   bool skip;                  /* folded into its producer (a fused ReLU): nothing to run */
+  bool set_dx;                /* backward WRITES in[0]'s gradient (its only writer; planner) */
   const PfBackend *backend;   /* chosen by pf_graph_plan */
   void *plan;                 /* backend-private state (oneDNN/cuDNN plans) */
 } PfNode;
