@@ -229,11 +229,18 @@ cuda_attn_backward (const PfBackend *be, PfGraph *g, PfNode *n)
     pf_backend_cuda_record_node (n, "backward", e);
 }
 
-/* permute writes dx without reading it when asked (PfBackend.can_set_dx) */
+/* PfBackend.can_set_dx: permute writes dx without reading it when asked. In a fused attention
+ * the gradients of the scores (the softmax's input) and of P (the output bmm's input 0) are
+ * neither written nor read, so they need no zeroing either; Q's (the scores bmm's input 0) is
+ * added to by the fused backward and keeps it. */
 static bool
 cuda_attn_can_set_dx (const PfBackend *be, PfGraph *g, const PfNode *n)
 {
-  return n->op == PF_OP_PERMUTE;
+  const PfNode *scores, *softmax;
+  if (n->op == PF_OP_PERMUTE)
+    return true;
+  const PfNode *out = fused_attention (be, g, n, &scores, &softmax);
+  return out && (n == softmax || n == out);
 }
 
 gboolean

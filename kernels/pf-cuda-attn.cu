@@ -306,16 +306,7 @@ softmax_backward_kernel (size_t rows, int cols, float scale, const float *y, con
 {
   const int lane = threadIdx.x % WARP;
   WARP_STRIDE (r, rows)
-    {
-      const float *yr = y + r * cols, *gr = dy + r * cols;
-      float *dr = dx + r * cols;
-      double dot = 0.0;
-      for (int j = lane; j < cols; j += WARP)
-        dot += (double) gr[j] * yr[j];
-      dot = _pf_warp_sum (dot);
-      for (int j = lane; j < cols; j += WARP)
-        dr[j] += (float) ((double) scale * yr[j] * (gr[j] - dot));
-    }
+    _pf_softmax_backward_row (lane, cols, scale, y + r * cols, dy + r * cols, dx + r * cols, true);
 }
 
 static gboolean

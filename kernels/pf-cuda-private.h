@@ -181,6 +181,24 @@ _pf_warp_max (float v)
   return v;
 }
 
+/* One row of the softmax's backward, by the warp of `lane`: dx = (accumulate: +=) scale y
+ * (dy - sum_j dy_j y_j), the sum in double as pf_softmax_backward_ref. dx may be dy: each
+ * lane reads its own columns before it writes them. */
+static __device__ __forceinline__ void
+_pf_softmax_backward_row (int lane, int cols, float scale, const float *y, const float *dy,
+                          float *dx, bool accumulate)
+{
+  double dot = 0.0;
+  for (int j = lane; j < cols; j += PF_WARP)
+    dot += (double) dy[j] * y[j];
+  dot = _pf_warp_sum (dot);
+  for (int j = lane; j < cols; j += PF_WARP)
+    {
+      const float g = (float) ((double) scale * y[j] * (dy[j] - dot));
+      dx[j] = accumulate ? dx[j] + g : g;
+    }
+}
+
 /* Sum of v over a block of PF_CUDA_BLOCK threads, in a fixed order (deterministic); every
  * thread gets the result. `sh` is a __shared__ double[PF_CUDA_BLOCK]. */
 static __device__ __forceinline__ double

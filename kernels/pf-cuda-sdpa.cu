@@ -176,16 +176,7 @@ sdpa_backward_kernel (int len, int dim, float scale, const float *q, const float
   /* the softmax's backward, a warp per row, as pf_cuda_softmax_backward computes it */
   const int lane = threadIdx.x % PF_WARP;
   for (int i = threadIdx.x / PF_WARP; i < len; i += blockDim.x / PF_WARP)
-    {
-      const float *pr = sp + i * lds;
-      float *dr = sds + i * lds;
-      double dot = 0.0;
-      for (int j = lane; j < len; j += PF_WARP)
-        dot += (double) dr[j] * pr[j];
-      dot = _pf_warp_sum (dot);
-      for (int j = lane; j < len; j += PF_WARP)
-        dr[j] = (float) ((double) scale * pr[j] * (dr[j] - dot));
-    }
+    _pf_softmax_backward_row (lane, len, scale, sp + i * lds, sds + i * lds, sds + i * lds, false);
   __syncthreads ();
 
   if (dq)

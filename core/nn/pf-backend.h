@@ -25,7 +25,8 @@ struct PfBackend {
   void (*release) (const PfBackend *be, PfNode *n); /* may be NULL */
   /* Whether n's backward can overwrite the gradient of its input 0 instead of adding to it,
    * which the planner asks (n->set_dx) when n is that gradient's only writer, so that it need
-   * not be zeroed each step. Asked before prepare; may be NULL (never). */
+   * not be zeroed each step (a gradient nothing reads, as inside a fused op, may be left
+   * unwritten). Asked before prepare; may be NULL (never). */
   bool (*can_set_dx) (const PfBackend *be, PfGraph *g, const PfNode *n);
 };
 
